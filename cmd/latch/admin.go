@@ -1,0 +1,293 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"strings"
+	"text/tabwriter"
+	"time"
+
+	"github.com/latchauth/latch"
+)
+
+// subcommand runs one admin action with an open app.
+type subcommand struct {
+	usage string
+	flags func(fs *flag.FlagSet)
+	run   func(ctx context.Context, a *app, env *environ) error
+}
+
+// dispatch picks a subcommand, parses its flags and runs it against the
+// database a running server may be using; effects apply from that server's
+// next request.
+func dispatch(ctx context.Context, env *environ, group string, args []string, subs map[string]subcommand, groupUsage string) error {
+	if len(args) == 0 || args[0] == "-h" || args[0] == "--help" || args[0] == "help" {
+		fmt.Fprint(env.stdout, groupUsage)
+		if len(args) == 0 {
+			return usagef("latch %s: no subcommand given", group)
+		}
+		return nil
+	}
+	sub, ok := subs[args[0]]
+	if !ok {
+		fmt.Fprint(env.stderr, groupUsage)
+		return usagef("latch %s: unknown subcommand %q", group, args[0])
+	}
+	cfg, err := loadConfig(env, group+" "+args[0], sub.usage, args[1:], sub.flags)
+	if errors.Is(err, flag.ErrHelp) {
+		return nil
+	}
+	if err != nil {
+		return err
+	}
+	a, err := openApp(ctx, cfg, newLogger(io.Discard, cfg))
+	if err != nil {
+		return err
+	}
+	defer a.Close()
+	return sub.run(ctx, a, env)
+}
+
+func table(w io.Writer, header string, rows func(tw io.Writer)) {
+	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
+	fmt.Fprintln(tw, header)
+	rows(tw)
+	tw.Flush()
+}
+
+func ts(t time.Time) string {
+	if t.IsZero() {
+		return "-"
+	}
+	return t.UTC().Format(time.RFC3339)
+}
+
+// ---- users ----
+
+const usersUsage = `Usage: latch users <create|list|disable|enable> [flags]
+
+  create --email EMAIL   create a user; the password is read from stdin
+  list                   list users
+  disable --email EMAIL  disable a user and end all their sessions at once
+  enable --email EMAIL   allow a disabled user to sign in again
+`
+
+func usersCmd(ctx context.Context, env *environ, args []string) error {
+	var email string
+	emailFlag := func(fs *flag.FlagSet) { fs.StringVar(&email, "email", "", "the user's `email`") }
+	needEmail := func() error {
+		if strings.TrimSpace(email) == "" {
+			return usagef("--email is required")
+		}
+		return nil
+	}
+	setDisabled := func(disabled bool) func(ctx context.Context, a *app, env *environ) error {
+		return func(ctx context.Context, a *app, env *environ) error {
+			if err := needEmail(); err != nil {
+				return err
+			}
+			if err := a.svc.SetUserDisabled(ctx, email, disabled); err != nil {
+				return err
+			}
+			state := "enabled"
+			if disabled {
+				state = "disabled; every session ended"
+			}
+			fmt.Fprintf(env.stdout, "%s: %s\n", email, state)
+			return nil
+		}
+	}
+	return dispatch(ctx, env, "users", args, map[string]subcommand{
+		"create": {usage: "Usage: latch users create --email EMAIL < password-file\n\nFlags:\n", flags: emailFlag,
+			run: func(ctx context.Context, a *app, env *environ) error {
+				if err := needEmail(); err != nil {
+					return err
+				}
+				pw, err := readPassword(env.stdin)
+				if err != nil {
+					return err
+				}
+				u, err := a.svc.CreateUser(ctx, email, pw)
+				if err != nil {
+					return err
+				}
+				fmt.Fprintf(env.stdout, "created user %s (%s)\n", u.Email, u.ID)
+				return nil
+			}},
+		"list": {usage: "Usage: latch users list\n\nFlags:\n",
+			run: func(ctx context.Context, a *app, env *environ) error {
+				us, err := a.svc.Users(ctx)
+				if err != nil {
+					return err
+				}
+				table(env.stdout, "ID\tEMAIL\tCREATED\tDISABLED", func(tw io.Writer) {
+					for _, u := range us {
+						fmt.Fprintf(tw, "%s\t%s\t%s\t%s\n", u.ID, u.Email, ts(u.CreatedAt), ts(u.DisabledAt))
+					}
+				})
+				return nil
+			}},
+		"disable": {usage: "Usage: latch users disable --email EMAIL\n\nFlags:\n", flags: emailFlag, run: setDisabled(true)},
+		"enable":  {usage: "Usage: latch users enable --email EMAIL\n\nFlags:\n", flags: emailFlag, run: setDisabled(false)},
+	}, usersUsage)
+}
+
+// readPassword reads one line from r, so a password never appears in argv
+// (visible to every user through ps) or in shell history.
+func readPassword(r io.Reader) (string, error) {
+	b, err := io.ReadAll(io.LimitReader(r, latch.MaxPasswordBytes+2))
+	if err != nil {
+		return "", fmt.Errorf("read password from stdin: %w", err)
+	}
+	pw := strings.TrimRight(string(b), "\r\n")
+	if pw == "" {
+		return "", usagef("no password on stdin")
+	}
+	return pw, nil
+}
+
+// ---- sessions ----
+
+const sessionsUsage = `Usage: latch sessions <list|revoke> [flags]
+
+  list --user EMAIL                 list a user's sessions, live and recently ended
+  revoke --user EMAIL | --session ID  end every session of a user, or one session
+`
+
+func sessionsCmd(ctx context.Context, env *environ, args []string) error {
+	var user, session string
+	flags := func(fs *flag.FlagSet) {
+		fs.StringVar(&user, "user", "", "the user's `email`")
+		fs.StringVar(&session, "session", "", "a session `id`")
+	}
+	return dispatch(ctx, env, "sessions", args, map[string]subcommand{
+		"list": {usage: "Usage: latch sessions list --user EMAIL\n\nFlags:\n", flags: flags,
+			run: func(ctx context.Context, a *app, env *environ) error {
+				if user == "" {
+					return usagef("--user is required")
+				}
+				views, err := a.svc.UserSessions(ctx, user)
+				if err != nil {
+					return err
+				}
+				table(env.stdout, "ID\tCREATED\tLAST SEEN\tIP\tSTATE\tUSER AGENT", func(tw io.Writer) {
+					for _, v := range views {
+						state := "active"
+						if !v.EndedAt.IsZero() {
+							state = fmt.Sprintf("ended %s (%s)", ts(v.EndedAt), v.EndReason)
+						}
+						fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\n", v.ID, ts(v.CreatedAt), ts(v.LastSeenAt), v.IP, state, v.UserAgent)
+					}
+				})
+				return nil
+			}},
+		"revoke": {usage: "Usage: latch sessions revoke --user EMAIL | --session ID\n\nFlags:\n", flags: flags,
+			run: func(ctx context.Context, a *app, env *environ) error {
+				switch {
+				case (user == "") == (session == ""):
+					return usagef("give exactly one of --user or --session")
+				case session != "":
+					if err := a.svc.AdminRevokeSession(ctx, latch.SessionID(session)); err != nil {
+						return err
+					}
+					fmt.Fprintf(env.stdout, "session %s revoked\n", session)
+				default:
+					n, err := a.svc.AdminRevokeUserSessions(ctx, user)
+					if err != nil {
+						return err
+					}
+					fmt.Fprintf(env.stdout, "%d session(s) of %s revoked\n", n, user)
+				}
+				return nil
+			}},
+	}, sessionsUsage)
+}
+
+// ---- keys ----
+
+const keysUsage = `Usage: latch keys <list|rotate>
+
+  list     list signing keys (the newest signs; older ones verify until their tokens expire)
+  rotate   make a new signing key current
+`
+
+func keysCmd(ctx context.Context, env *environ, args []string) error {
+	return dispatch(ctx, env, "keys", args, map[string]subcommand{
+		"list": {usage: "Usage: latch keys list\n\nFlags:\n",
+			run: func(ctx context.Context, a *app, env *environ) error {
+				ks := a.svc.KeySet()
+				table(env.stdout, "KID\tALG\tUSE", func(tw io.Writer) {
+					for i, k := range ks.JWKS().Keys {
+						role := "verify"
+						if i == 0 {
+							role = "sign+verify"
+						}
+						fmt.Fprintf(tw, "%s\t%s\t%s\n", k.KeyID, k.Alg, role)
+					}
+				})
+				return nil
+			}},
+		"rotate": {usage: "Usage: latch keys rotate\n\nFlags:\n",
+			run: func(ctx context.Context, a *app, env *environ) error {
+				k, err := a.svc.RotateKey(ctx)
+				if err != nil {
+					return err
+				}
+				fmt.Fprintf(env.stdout, "new signing key %s\n", k.ID)
+				return nil
+			}},
+	}, keysUsage)
+}
+
+// ---- audit ----
+
+const auditUsage = `Usage: latch audit [--user EMAIL] [--since DURATION] [--limit N]
+
+Prints security events, newest first.
+
+Flags:
+`
+
+func auditCmd(ctx context.Context, env *environ, args []string) error {
+	var (
+		user  string
+		since time.Duration
+		limit int
+	)
+	cfg, err := loadConfig(env, "audit", auditUsage, args, func(fs *flag.FlagSet) {
+		fs.StringVar(&user, "user", "", "only events of this user `email`")
+		fs.DurationVar(&since, "since", 0, "only events newer than this `duration` (e.g. 24h)")
+		fs.IntVar(&limit, "limit", 100, "at most this many events")
+	})
+	if errors.Is(err, flag.ErrHelp) {
+		return nil
+	}
+	if err != nil {
+		return err
+	}
+	a, err := openApp(ctx, cfg, newLogger(io.Discard, cfg))
+	if err != nil {
+		return err
+	}
+	defer a.Close()
+	evs, err := a.svc.Audit(ctx, user, since, limit)
+	if err != nil {
+		return err
+	}
+	table(env.stdout, "TIME\tEVENT\tOUTCOME\tUSER\tSESSION\tEMAIL\tIP\tDETAIL", func(tw io.Writer) {
+		for _, e := range evs {
+			fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n", ts(e.At), e.Type, e.Outcome, dash(string(e.UserID)), dash(string(e.SessionID)), dash(e.Email), dash(e.IP), e.Detail)
+		}
+	})
+	return nil
+}
+
+func dash(s string) string {
+	if s == "" {
+		return "-"
+	}
+	return s
+}

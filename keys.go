@@ -1,0 +1,149 @@
+package latch
+
+import (
+	"context"
+	"crypto/ed25519"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/latchauth/latch/token"
+)
+
+const metaSecretFingerprint = "secret_fingerprint"
+
+// checkSecret records the secret's fingerprint on first start and refuses a
+// different secret afterwards: its sealed keys and refresh tokens would be
+// unusable, and silently minting new ones would split a cluster.
+func checkSecret(ctx context.Context, st Store, secret *Secret) error {
+	fp := secret.Fingerprint()
+	stored, err := st.SetMetaIfAbsent(ctx, metaSecretFingerprint, fp)
+	if err != nil {
+		return fmt.Errorf("check secret: %w", err)
+	}
+	if stored != fp {
+		return errors.New("the secret file does not match this database (it was initialised with another secret); use the original secret file")
+	}
+	return nil
+}
+
+// loadKeySet reads the signing keys, creating the first on a new database.
+// The newest key signs. An older key still verifies until every token it
+// signed has expired: its successor's creation plus the access-token TTL
+// plus the maximum leeway. Past that it is marked retired and dropped.
+func (s *Service) loadKeySet(ctx context.Context, now time.Time) (*token.KeySet, error) {
+	stored, err := s.store.SigningKeys(ctx)
+	if err != nil {
+		return nil, fmt.Errorf("load signing keys: %w", err)
+	}
+	live := stored[:0]
+	for _, k := range stored {
+		if k.RetiredAt.IsZero() {
+			live = append(live, k)
+		}
+	}
+	if len(live) == 0 {
+		k, err := s.createKey(ctx, now)
+		if err != nil {
+			return nil, err
+		}
+		return token.NewKeySet(k), nil
+	}
+	var keys []*token.Key
+	for i, sk := range live {
+		if i > 0 {
+			successor := live[i-1].CreatedAt
+			if now.After(successor.Add(s.Policy.AccessTTL + token.MaxLeeway)) {
+				if err := s.store.SetSigningKeyRetired(ctx, sk.ID, now); err != nil {
+					return nil, fmt.Errorf("retire signing key: %w", err)
+				}
+				continue
+			}
+		}
+		k, err := s.openKey(sk)
+		if err != nil {
+			return nil, err
+		}
+		keys = append(keys, k)
+	}
+	return token.NewKeySet(keys[0], keys[1:]...), nil
+}
+
+func (s *Service) openKey(sk *StoredKey) (*token.Key, error) {
+	if sk.Algorithm != token.Algorithm {
+		return nil, fmt.Errorf("signing key %s: unsupported algorithm %q", sk.ID, sk.Algorithm)
+	}
+	seed, err := s.secret.open(sk.ID, sk.SealedKey)
+	if err != nil {
+		return nil, fmt.Errorf("signing key %s: %w", sk.ID, err)
+	}
+	if len(seed) != ed25519.SeedSize {
+		return nil, fmt.Errorf("signing key %s: bad seed length", sk.ID)
+	}
+	k, err := token.NewKey(ed25519.NewKeyFromSeed(seed), sk.CreatedAt)
+	if err != nil {
+		return nil, err
+	}
+	if k.ID != sk.ID {
+		return nil, fmt.Errorf("signing key %s: id does not match the key", sk.ID)
+	}
+	return k, nil
+}
+
+// createKey generates, seals and stores a new Ed25519 key.
+func (s *Service) createKey(ctx context.Context, now time.Time) (*token.Key, error) {
+	seed := make([]byte, ed25519.SeedSize)
+	if _, err := s.rand().Read(seed); err != nil {
+		return nil, fmt.Errorf("generate signing key: %w", err)
+	}
+	k, err := token.NewKey(ed25519.NewKeyFromSeed(seed), now)
+	if err != nil {
+		return nil, err
+	}
+	sealed, err := s.secret.seal(s.rand(), k.ID, seed)
+	if err != nil {
+		return nil, fmt.Errorf("seal signing key: %w", err)
+	}
+	err = s.store.AddSigningKey(ctx, &StoredKey{
+		ID: k.ID, Algorithm: token.Algorithm, PublicKey: k.Public(), SealedKey: sealed, CreatedAt: now,
+	})
+	if err != nil {
+		return nil, fmt.Errorf("store signing key: %w", err)
+	}
+	return k, nil
+}
+
+// RotateKey makes a new signing key current. Tokens signed by the previous
+// key stay valid until they expire.
+func (s *Service) RotateKey(ctx context.Context) (*token.Key, error) {
+	now := s.now()
+	k, err := s.createKey(ctx, now)
+	if err != nil {
+		return nil, err
+	}
+	if err := s.ReloadKeys(ctx); err != nil {
+		return nil, err
+	}
+	return k, nil
+}
+
+// ReloadKeys re-reads the key set from the store (after a rotation by
+// another process or node).
+func (s *Service) ReloadKeys(ctx context.Context) error {
+	ks, err := s.loadKeySet(ctx, s.now())
+	if err != nil {
+		return err
+	}
+	s.keys.Store(ks)
+	return nil
+}
+
+// KeySet returns the current keys, for the JWKS endpoint.
+func (s *Service) KeySet() *token.KeySet { return s.keys.Load() }
+
+// keyLookup adapts the atomically swapped key set to token.KeyLookup.
+type keyLookup struct{ s *Service }
+
+func (l keyLookup) PublicKey(kid string) (ed25519.PublicKey, bool) {
+	return l.s.keys.Load().PublicKey(kid)
+}

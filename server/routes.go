@@ -1,0 +1,60 @@
+package server
+
+import "net/http"
+
+// routes registers every endpoint. docs/api.md documents each one.
+func (s *Server) routes() {
+	s.mux.Handle("POST /v1/signup", s.handle(s.signup))
+	s.mux.Handle("POST /v1/login", s.handle(s.login))
+	s.mux.Handle("POST /v1/refresh", s.handle(s.refresh))
+	s.mux.Handle("GET /v1/me", s.requireAuth(s.handle(s.me)))
+	s.mux.Handle("POST /v1/logout", s.requireAuth(s.handle(s.logout)))
+	s.mux.Handle("GET /v1/sessions", s.requireAuth(s.handle(s.listSessions)))
+	s.mux.Handle("DELETE /v1/sessions/{id}", s.requireAuth(s.handle(s.deleteSession)))
+	s.mux.Handle("POST /v1/password", s.requireAuth(s.handle(s.changePassword)))
+
+	s.mux.Handle("GET /.well-known/jwks.json", s.handle(s.jwks))
+	s.mux.Handle("GET /healthz", s.handle(s.healthz))
+	s.mux.Handle("GET /readyz", s.handle(s.readyz))
+
+	s.handler = s.logRequests(s.recoverPanics(securityHeaders(http.HandlerFunc(s.dispatch))))
+}
+
+// handle adapts a handler that returns an error; errors are written as
+// problem JSON in one place.
+func (s *Server) handle(h func(http.ResponseWriter, *http.Request) error) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if err := h(w, r); err != nil {
+			s.writeError(w, r, err)
+		}
+	})
+}
+
+// dispatch serves r through the mux, but answers unknown paths (404) and
+// wrong methods (405, with Allow) in problem JSON like everything else.
+func (s *Server) dispatch(w http.ResponseWriter, r *http.Request) {
+	h, pattern := s.mux.Handler(r)
+	infoFrom(r.Context()).pattern = pattern
+	if pattern != "" {
+		s.mux.ServeHTTP(w, r)
+		return
+	}
+	probe := &statusProbe{header: http.Header{}}
+	h.ServeHTTP(probe, r)
+	if probe.status == http.StatusMethodNotAllowed {
+		w.Header().Set("Allow", probe.header.Get("Allow"))
+		s.writeError(w, r, &httpError{status: http.StatusMethodNotAllowed, code: "method_not_allowed", message: "method " + r.Method + " is not allowed here"})
+		return
+	}
+	s.writeError(w, r, &httpError{status: http.StatusNotFound, code: "not_found", message: "no such endpoint"})
+}
+
+// statusProbe records what the mux's built-in 404/405 handlers would send.
+type statusProbe struct {
+	header http.Header
+	status int
+}
+
+func (p *statusProbe) Header() http.Header         { return p.header }
+func (p *statusProbe) Write(b []byte) (int, error) { return len(b), nil }
+func (p *statusProbe) WriteHeader(code int)        { p.status = code }

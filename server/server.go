@@ -1,0 +1,49 @@
+// Package server is latch's HTTP interface: the JSON API v1, the JWKS and
+// the health endpoints, behind one http.Handler.
+package server
+
+import (
+	"context"
+	"log/slog"
+	"net/http"
+
+	"github.com/latchauth/latch"
+)
+
+// Server routes HTTP requests to a latch.Service.
+type Server struct {
+	latch  *latch.Service
+	store  pinger
+	logger *slog.Logger
+	mux     *http.ServeMux
+	handler http.Handler
+	ready   func(ctx context.Context) error
+}
+
+// pinger is the part of the store /readyz needs.
+type pinger interface {
+	Ping(ctx context.Context) error
+}
+
+// Options configure a Server. Zero values are valid.
+type Options struct {
+	Logger *slog.Logger
+	// Ready, if set, is consulted by /readyz in addition to the store ping
+	// (for example: migrations are current).
+	Ready func(ctx context.Context) error
+}
+
+// New returns a Server. store answers /readyz.
+func New(svc *latch.Service, store pinger, o Options) *Server {
+	s := &Server{latch: svc, store: store, logger: o.Logger, mux: http.NewServeMux(), ready: o.Ready}
+	if s.logger == nil {
+		s.logger = slog.New(slog.DiscardHandler)
+	}
+	s.routes()
+	return s
+}
+
+// ServeHTTP implements http.Handler.
+func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	s.handler.ServeHTTP(w, r)
+}

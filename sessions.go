@@ -1,0 +1,190 @@
+package latch
+
+import (
+	"context"
+	"errors"
+	"time"
+)
+
+// LogoutScope selects which sessions a logout ends.
+type LogoutScope string
+
+// Logout scopes.
+const (
+	ScopeCurrent LogoutScope = "current"
+	ScopeOthers  LogoutScope = "others"
+	ScopeAll     LogoutScope = "all"
+)
+
+// ReasonRevokedByUser: the user signed out one of their other devices.
+const ReasonRevokedByUser RevokeReason = "revoked_by_user"
+
+// historyWindow is how far back ended sessions are listed.
+const historyWindow = 30 * 24 * time.Hour
+
+// revoked tells listeners (caches, the revocation feed) about ended sessions.
+func (s *Service) revoked(revs ...Revocation) {
+	if s.OnRevoke == nil {
+		return
+	}
+	for _, r := range revs {
+		s.OnRevoke(r)
+	}
+}
+
+// Logout ends the caller's session, their other sessions, or all of them.
+func (s *Service) Logout(ctx context.Context, p *Principal, scope LogoutScope, d Device) error {
+	d = d.clean()
+	now := s.now()
+	var (
+		revs []Revocation
+		err  error
+	)
+	switch scope {
+	case ScopeCurrent, "":
+		var r *Revocation
+		r, err = s.store.RevokeSession(ctx, p.SessionID, ReasonLogout, now)
+		if r != nil {
+			revs = append(revs, *r)
+		}
+	case ScopeOthers:
+		revs, err = s.store.RevokeUserSessions(ctx, p.UserID, p.SessionID, ReasonLogoutOthers, now)
+	case ScopeAll:
+		revs, err = s.store.RevokeUserSessions(ctx, p.UserID, "", ReasonLogoutAll, now)
+	default:
+		return &Error{Kind: KindInvalid, Code: CodeValidationFailed, Field: "scope", Message: "scope must be current, others or all"}
+	}
+	if err != nil && !errors.Is(err, ErrNotFound) {
+		return unavailable(err)
+	}
+	s.revoked(revs...)
+	s.audit(ctx, &AuditEvent{At: now, Type: AuditLogout, UserID: p.UserID, SessionID: p.SessionID, IP: d.IP, UserAgent: d.UserAgent,
+		Outcome: "ok", Detail: "scope=" + string(scopeOr(scope))})
+	return nil
+}
+
+func scopeOr(s LogoutScope) LogoutScope {
+	if s == "" {
+		return ScopeCurrent
+	}
+	return s
+}
+
+// SessionView is a session as its owner sees it.
+type SessionView struct {
+	*Session
+	Current bool
+	// EndedAt and EndReason describe a session that is over: revoked, or
+	// expired (EndReason "expired").
+	EndedAt   time.Time
+	EndReason RevokeReason
+}
+
+// ReasonExpired marks sessions that ended by reaching a lifetime limit. It
+// is computed for listings, never stored.
+const ReasonExpired RevokeReason = "expired"
+
+// Sessions lists the caller's live sessions and those that ended in the last
+// 30 days, so a user can see which device was signed out and why.
+func (s *Service) Sessions(ctx context.Context, p *Principal) ([]SessionView, error) {
+	return s.sessionsOf(ctx, p.UserID, p.SessionID)
+}
+
+func (s *Service) sessionsOf(ctx context.Context, uid UserID, current SessionID) ([]SessionView, error) {
+	now := s.now()
+	list, err := s.store.SessionsByUser(ctx, uid, now.Add(-historyWindow))
+	if err != nil {
+		return nil, unavailable(err)
+	}
+	views := make([]SessionView, 0, len(list))
+	for _, sess := range list {
+		v := SessionView{Session: sess, Current: sess.ID == current}
+		switch {
+		case sess.Revoked():
+			v.EndedAt, v.EndReason = sess.RevokedAt, sess.RevokeReason
+		case !now.Before(sess.ExpiresAt):
+			v.EndedAt, v.EndReason = sess.ExpiresAt, ReasonExpired
+		case s.Policy.IdleTimeout > 0 && !now.Before(sess.LastSeenAt.Add(s.Policy.IdleTimeout)):
+			v.EndedAt, v.EndReason = sess.LastSeenAt.Add(s.Policy.IdleTimeout), ReasonExpired
+		}
+		if !v.EndedAt.IsZero() && v.EndedAt.Before(now.Add(-historyWindow)) {
+			continue
+		}
+		views = append(views, v)
+	}
+	return views, nil
+}
+
+// RevokeSession ends one of the caller's sessions. Another user's session
+// is reported as not found, exactly like a session that does not exist.
+func (s *Service) RevokeSession(ctx context.Context, p *Principal, id SessionID, d Device) error {
+	d = d.clean()
+	notFound := errorf(KindNotFound, CodeNotFound, "no such session")
+	sess, err := s.store.Session(ctx, id)
+	if errors.Is(err, ErrNotFound) {
+		return notFound
+	}
+	if err != nil {
+		return unavailable(err)
+	}
+	if sess.UserID != p.UserID {
+		return notFound
+	}
+	reason := ReasonRevokedByUser
+	if id == p.SessionID {
+		reason = ReasonLogout
+	}
+	now := s.now()
+	r, err := s.store.RevokeSession(ctx, id, reason, now)
+	if err != nil && !errors.Is(err, ErrNotFound) {
+		return unavailable(err)
+	}
+	if r != nil {
+		s.revoked(*r)
+	}
+	s.audit(ctx, &AuditEvent{At: now, Type: AuditSessionRevoked, UserID: p.UserID, SessionID: id, IP: d.IP, UserAgent: d.UserAgent,
+		Outcome: "ok", Detail: "by the user from session " + string(p.SessionID)})
+	return nil
+}
+
+// ChangePassword checks the current password, sets the new one and ends
+// every other session of the user at once; the caller's session survives.
+func (s *Service) ChangePassword(ctx context.Context, p *Principal, current, next string, d Device) error {
+	d = d.clean()
+	if current == "" {
+		return &Error{Kind: KindInvalid, Code: CodeValidationFailed, Field: "current_password", Message: "current_password is required"}
+	}
+	if len(current) > MaxPasswordBytes {
+		return &Error{Kind: KindInvalid, Code: CodeValidationFailed, Field: "current_password", Message: "current_password must be at most 1024 bytes"}
+	}
+	if e := validatePassword("new_password", next); e != nil {
+		return e
+	}
+	u, err := s.store.UserByID(ctx, p.UserID)
+	if errors.Is(err, ErrNotFound) {
+		return errInvalidToken(err)
+	}
+	if err != nil {
+		return unavailable(err)
+	}
+	ok, _, err := s.hasher.Verify(ctx, current, u.PasswordHash)
+	if err != nil {
+		return hasherError(err)
+	}
+	if !ok {
+		s.audit(ctx, &AuditEvent{Type: AuditPasswordChange, UserID: u.ID, SessionID: p.SessionID, IP: d.IP, UserAgent: d.UserAgent, Outcome: CodeInvalidCredentials})
+		return errInvalidCredentials()
+	}
+	hash, err := s.hasher.Hash(ctx, next)
+	if err != nil {
+		return hasherError(err)
+	}
+	now := s.now()
+	revs, err := s.store.ChangePassword(ctx, u.ID, hash, p.SessionID, now)
+	if err != nil {
+		return unavailable(err)
+	}
+	s.revoked(revs...)
+	s.audit(ctx, &AuditEvent{At: now, Type: AuditPasswordChange, UserID: u.ID, SessionID: p.SessionID, IP: d.IP, UserAgent: d.UserAgent, Outcome: "ok"})
+	return nil
+}

@@ -1,0 +1,95 @@
+package latch
+
+import (
+	"net/mail"
+	"strings"
+	"time"
+	"unicode/utf8"
+)
+
+// UserID identifies a user. It is a random UUID in canonical form.
+type UserID string
+
+// User is an account that signs in with an email and a password.
+type User struct {
+	ID UserID
+	// Email is the address as the user typed it, trimmed.
+	Email string
+	// PasswordHash is a PHC-formatted argon2id hash. It never leaves the
+	// service layer.
+	PasswordHash string
+	CreatedAt    time.Time
+	// DisabledAt is zero while the account may sign in.
+	DisabledAt time.Time
+}
+
+// EmailKey is the form stores index and compare emails by.
+func (u *User) EmailKey() string {
+	_, key := NormalizeEmail(u.Email)
+	return key
+}
+
+// Disabled reports whether an administrator has disabled the account.
+func (u *User) Disabled() bool { return !u.DisabledAt.IsZero() }
+
+// Password limits, after NIST SP 800-63B §3.1.1.2: at least 8 characters, at
+// least 64 allowed, no composition rules. The byte cap bounds hashing input.
+const (
+	MinPasswordChars = 8
+	MaxPasswordBytes = 1024
+	maxEmailBytes    = 254 // RFC 5321 path limit minus the angle brackets
+)
+
+// NormalizeEmail returns the trimmed address and the key used to compare
+// addresses: emails are unique case-insensitively.
+func NormalizeEmail(email string) (display, key string) {
+	display = strings.TrimSpace(email)
+	return display, strings.ToLower(display)
+}
+
+// validateEmail checks an already-trimmed address: one bare addr-spec, no
+// display name, no comments, no control characters.
+func validateEmail(email string) *Error {
+	bad := func(msg string) *Error {
+		return &Error{Kind: KindInvalid, Code: CodeValidationFailed, Field: "email", Message: msg}
+	}
+	switch {
+	case email == "":
+		return bad("email is required")
+	case len(email) > maxEmailBytes:
+		return bad("email must be at most 254 bytes")
+	case !utf8.ValidString(email):
+		return bad("email must be valid UTF-8")
+	}
+	for _, r := range email {
+		if r < 0x20 || r == 0x7f || r == ' ' {
+			return bad("email must not contain spaces or control characters")
+		}
+	}
+	addr, err := mail.ParseAddress(email)
+	if err != nil || addr.Name != "" || addr.Address != email {
+		return bad("email is not a valid address")
+	}
+	local, domain, _ := strings.Cut(email, "@")
+	if len(local) > 64 || !strings.Contains(domain, ".") || strings.HasPrefix(domain, ".") || strings.HasSuffix(domain, ".") {
+		return bad("email is not a valid address")
+	}
+	return nil
+}
+
+// validatePassword applies the length policy to a new password. field names
+// the request member it came from ("password" or "new_password").
+func validatePassword(field, password string) *Error {
+	bad := func(msg string) *Error {
+		return &Error{Kind: KindInvalid, Code: CodeValidationFailed, Field: field, Message: msg}
+	}
+	switch {
+	case len(password) > MaxPasswordBytes:
+		return bad("password must be at most 1024 bytes")
+	case !utf8.ValidString(password):
+		return bad("password must be valid UTF-8")
+	case utf8.RuneCountInString(password) < MinPasswordChars:
+		return bad("password must be at least 8 characters")
+	}
+	return nil
+}
