@@ -12,9 +12,9 @@ import (
 
 // Server routes HTTP requests to a latch.Service.
 type Server struct {
-	latch  *latch.Service
-	store  pinger
-	logger *slog.Logger
+	latch   *latch.Service
+	store   pinger
+	logger  *slog.Logger
 	mux     *http.ServeMux
 	handler http.Handler
 	ready   func(ctx context.Context) error
