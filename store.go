@@ -70,6 +70,18 @@ type Store interface {
 	Close() error
 }
 
+// RevocationListener is implemented by stores that can push revocations
+// committed by other processes or nodes (PostgreSQL LISTEN/NOTIFY), so
+// caches learn of them within milliseconds instead of polling.
+type RevocationListener interface {
+	// ListenRevocations runs until ctx ends or the notification connection
+	// fails, and returns why. Once it is listening it calls up(); from then
+	// on every revocation committed anywhere is followed by a call to wake()
+	// (calls may be coalesced). The caller reads RevocationsAfter to learn
+	// what changed, and treats a return as "no longer informed".
+	ListenRevocations(ctx context.Context, up func(), wake func()) error
+}
+
 // Revocation is one session-ended event, ordered by Seq across the whole
 // installation. The revocation feed and cache invalidation read these.
 type Revocation struct {
