@@ -1,0 +1,161 @@
+package latch_test
+
+import (
+	"strings"
+	"testing"
+
+	"github.com/latchauth/latch"
+	"github.com/latchauth/latch/internal/latchtest"
+	"github.com/latchauth/latch/password"
+)
+
+func TestSignupValidation(t *testing.T) {
+	env := latchtest.New(t, latchtest.Options{})
+	tests := []struct {
+		name, email, password string
+		wantCode, wantField   string
+	}{
+		{"ok", "ok@example.com", "12345678", "", ""},
+		{"ok 64 chars", "long@example.com", strings.Repeat("p", 64), "", ""},
+		{"ok 1024 bytes", "max@example.com", strings.Repeat("p", 1024), "", ""},
+		{"ok unicode counts characters", "uni@example.com", "пароль-пароль", "", ""},
+		{"ok no composition rules", "simple@example.com", "aaaaaaaa", "", ""},
+		{"empty email", "", "12345678", latch.CodeValidationFailed, "email"},
+		{"blank email", "   ", "12345678", latch.CodeValidationFailed, "email"},
+		{"no at", "example.com", "12345678", latch.CodeValidationFailed, "email"},
+		{"display name", "Bob <bob@example.com>", "12345678", latch.CodeValidationFailed, "email"},
+		{"no dot in domain", "bob@localhost", "12345678", latch.CodeValidationFailed, "email"},
+		{"space inside", "bo b@example.com", "12345678", latch.CodeValidationFailed, "email"},
+		{"control char", "bob\x00@example.com", "12345678", latch.CodeValidationFailed, "email"},
+		{"too long email", strings.Repeat("a", 250) + "@example.com", "12345678", latch.CodeValidationFailed, "email"},
+		{"local part over 64", strings.Repeat("a", 65) + "@example.com", "12345678", latch.CodeValidationFailed, "email"},
+		{"short password", "short@example.com", "1234567", latch.CodeValidationFailed, "password"},
+		{"7 unicode chars", "short2@example.com", "пароль1", latch.CodeValidationFailed, "password"},
+		{"password over 1024 bytes", "big@example.com", strings.Repeat("p", 1025), latch.CodeValidationFailed, "password"},
+		{"invalid utf-8 password", "utf@example.com", "abc\xffdefgh", latch.CodeValidationFailed, "password"},
+		{"empty password", "empty@example.com", "", latch.CodeValidationFailed, "password"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			_, err := env.Service.Signup(t.Context(), tt.email, tt.password, laptop)
+			if got := codeOf(err); got != tt.wantCode {
+				t.Fatalf("Signup(%q) = %v, want code %q", tt.email, err, tt.wantCode)
+			}
+			if tt.wantField != "" {
+				if le, _ := err.(*latch.Error); le.Field != tt.wantField || le.Kind != latch.KindInvalid {
+					t.Errorf("Signup(%q) field = %q kind %v, want %q KindInvalid", tt.email, le.Field, le.Kind, tt.wantField)
+				}
+			}
+		})
+	}
+}
+
+func TestSignupEmailCaseInsensitive(t *testing.T) {
+	env := latchtest.New(t, latchtest.Options{})
+	g := signup(t, env, "  Alice@Example.COM ")
+	if g.User.Email != "Alice@Example.COM" {
+		t.Errorf("stored email = %q, want trimmed original", g.User.Email)
+	}
+	for _, email := range []string{"alice@example.com", "ALICE@EXAMPLE.COM", " alice@example.com\t"} {
+		_, err := env.Service.Signup(t.Context(), email, testPassword, laptop)
+		if codeOf(err) != latch.CodeEmailTaken || kindOf(err) != latch.KindConflict {
+			t.Errorf("Signup(%q) = %v, want email_taken conflict", email, err)
+		}
+	}
+	// Login matches case-insensitively too.
+	login(t, env, "ALICE@example.com", phone)
+}
+
+// TestLoginSameWork proves an unknown email and a wrong password cost the
+// same: one password-hash verification each, and the same error.
+func TestLoginSameWork(t *testing.T) {
+	h := &countingHasher{PasswordHasher: password.New(password.Options{Params: latchtest.TestParams})}
+	env := latchtest.New(t, latchtest.Options{Hasher: h})
+	signup(t, env, "known@example.com")
+
+	var errs []*latch.Error
+	for _, tc := range []struct{ email, pw string }{
+		{"unknown@example.com", testPassword},
+		{"known@example.com", "wrong password!"},
+	} {
+		before := h.verifies.Load()
+		hashesBefore := h.hashes.Load()
+		_, err := env.Service.Login(t.Context(), tc.email, tc.pw, laptop)
+		if n := h.verifies.Load() - before; n != 1 {
+			t.Errorf("Login(%q) ran %d verifications, want exactly 1", tc.email, n)
+		}
+		if n := h.hashes.Load() - hashesBefore; n != 0 {
+			t.Errorf("Login(%q) ran %d hashes, want 0", tc.email, n)
+		}
+		le, ok := err.(*latch.Error)
+		if !ok || le.Code != latch.CodeInvalidCredentials || le.Kind != latch.KindUnauthenticated {
+			t.Fatalf("Login(%q) = %v, want invalid_credentials", tc.email, err)
+		}
+		errs = append(errs, le)
+	}
+	if errs[0].Message != errs[1].Message || errs[0].Field != errs[1].Field {
+		t.Errorf("unknown email and wrong password differ: %q vs %q", errs[0].Message, errs[1].Message)
+	}
+}
+
+func TestLoginValidation(t *testing.T) {
+	env := latchtest.New(t, latchtest.Options{})
+	tests := []struct {
+		name, email, pw, field string
+	}{
+		{"no email", "", testPassword, "email"},
+		{"no password", "a@example.com", "", "password"},
+		{"huge password", "a@example.com", strings.Repeat("x", 1025), "password"},
+		{"huge email", strings.Repeat("a", 300) + "@example.com", testPassword, "email"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			_, err := env.Service.Login(t.Context(), tt.email, tt.pw, laptop)
+			le, ok := err.(*latch.Error)
+			if !ok || le.Code != latch.CodeValidationFailed || le.Field != tt.field {
+				t.Fatalf("Login = %v, want validation_failed on %s", err, tt.field)
+			}
+		})
+	}
+}
+
+func TestLoginRehashesWeakerHash(t *testing.T) {
+	weak := password.New(password.Options{Params: password.Params{Memory: 32, Time: 1, Threads: 1}})
+	dbPath := t.TempDir() + "/latch.db"
+	old := latchtest.New(t, latchtest.Options{Hasher: weak, DBPath: dbPath})
+	signup(t, old, "rehash@example.com")
+	before, _ := old.Store.UserByEmail(t.Context(), "rehash@example.com")
+	old.Service.Close()
+
+	env := latchtest.New(t, latchtest.Options{DBPath: dbPath}) // TestParams: stronger
+	login(t, env, "rehash@example.com", laptop)
+	after, err := env.Store.UserByEmail(t.Context(), "rehash@example.com")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if after.PasswordHash == before.PasswordHash || !strings.Contains(after.PasswordHash, "m=64,t=1,p=1") {
+		t.Errorf("hash not upgraded: %q", after.PasswordHash[:30])
+	}
+	login(t, env, "rehash@example.com", laptop) // the new hash still verifies
+}
+
+func TestLoginDisabledUser(t *testing.T) {
+	env := latchtest.New(t, latchtest.Options{})
+	signup(t, env, "dis@example.com")
+	if err := env.Service.SetUserDisabled(t.Context(), "dis@example.com", true); err != nil {
+		t.Fatal(err)
+	}
+	_, err := env.Service.Login(t.Context(), "dis@example.com", testPassword, laptop)
+	if codeOf(err) != latch.CodeAccountDisabled {
+		t.Fatalf("Login(disabled) = %v, want account_disabled", err)
+	}
+	// A wrong password does not reveal that the account is disabled.
+	_, err = env.Service.Login(t.Context(), "dis@example.com", "not the password", laptop)
+	if codeOf(err) != latch.CodeInvalidCredentials {
+		t.Fatalf("Login(disabled, wrong pw) = %v, want invalid_credentials", err)
+	}
+	if err := env.Service.SetUserDisabled(t.Context(), "dis@example.com", false); err != nil {
+		t.Fatal(err)
+	}
+	login(t, env, "dis@example.com", laptop)
+}
