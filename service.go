@@ -64,6 +64,7 @@ type Service struct {
 	touching      sync.Map     // SessionID -> struct{}: last-seen writes in flight
 	touchSlots    chan struct{}
 	bg            sync.WaitGroup
+	revHub        hub
 }
 
 // NewService checks the secret against the store, loads (or on first start

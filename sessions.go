@@ -24,12 +24,15 @@ const historyWindow = 30 * 24 * time.Hour
 
 // revoked tells listeners (caches, the revocation feed) about ended sessions.
 func (s *Service) revoked(revs ...Revocation) {
-	if s.OnRevoke == nil {
+	if len(revs) == 0 {
 		return
 	}
-	for _, r := range revs {
-		s.OnRevoke(r)
+	if s.OnRevoke != nil {
+		for _, r := range revs {
+			s.OnRevoke(r)
+		}
 	}
+	s.revHub.wake()
 }
 
 // Logout ends the caller's session, their other sessions, or all of them.
