@@ -46,32 +46,9 @@ type header struct {
 // Verify checks raw and returns its claims. The checks run cheapest first and
 // the signature is verified before any claim is acted on.
 func (v *Verifier) Verify(raw string, now time.Time) (*Claims, error) {
-	if len(raw) > MaxTokenBytes {
-		return nil, ErrTooLarge
-	}
-	hdrSeg, rest, ok1 := strings.Cut(raw, ".")
-	paySeg, sigSeg, ok2 := strings.Cut(rest, ".")
-	if !ok1 || !ok2 || hdrSeg == "" || paySeg == "" || sigSeg == "" || strings.Contains(sigSeg, ".") {
-		return nil, ErrMalformed
-	}
-	if !isBase64URL(hdrSeg) || !isBase64URL(paySeg) || !isBase64URL(sigSeg) {
-		return nil, ErrMalformed
-	}
-	hdrJSON, err := decodeSegment(hdrSeg)
-	if err != nil {
-		return nil, ErrMalformed
-	}
-	h, err := parseHeader(hdrJSON)
+	key, payload, err := openJWS(raw, Type, v.Keys)
 	if err != nil {
 		return nil, err
-	}
-	key, ok := v.Keys.PublicKey(h.Kid)
-	if !ok {
-		return nil, ErrUnknownKey
-	}
-	payload, err := decodeSegment(paySeg)
-	if err != nil || !utf8.Valid(payload) {
-		return nil, ErrMalformed
 	}
 
 	leeway := min(max(v.Leeway, 0), MaxLeeway)
@@ -116,9 +93,44 @@ func (v *Verifier) Verify(raw string, now time.Time) (*Claims, error) {
 	return c, nil
 }
 
-// parseHeader accepts exactly {"alg":"EdDSA","typ":"at+jwt","kid":"<known>"}
-// in any member order, with nothing else.
-func parseHeader(data []byte) (*header, error) {
+// openJWS checks the compact serialization and the header of raw, which
+// must carry typ, and returns the key its kid names and the decoded payload.
+// The signature is not checked yet.
+func openJWS(raw, typ string, keys KeyLookup) (ed25519.PublicKey, []byte, error) {
+	if len(raw) > MaxTokenBytes {
+		return nil, nil, ErrTooLarge
+	}
+	hdrSeg, rest, ok1 := strings.Cut(raw, ".")
+	paySeg, sigSeg, ok2 := strings.Cut(rest, ".")
+	if !ok1 || !ok2 || hdrSeg == "" || paySeg == "" || sigSeg == "" || strings.Contains(sigSeg, ".") {
+		return nil, nil, ErrMalformed
+	}
+	if !isBase64URL(hdrSeg) || !isBase64URL(paySeg) || !isBase64URL(sigSeg) {
+		return nil, nil, ErrMalformed
+	}
+	hdrJSON, err := decodeSegment(hdrSeg)
+	if err != nil {
+		return nil, nil, ErrMalformed
+	}
+	h, err := parseHeader(hdrJSON, typ)
+	if err != nil {
+		return nil, nil, err
+	}
+	key, ok := keys.PublicKey(h.Kid)
+	if !ok {
+		return nil, nil, ErrUnknownKey
+	}
+	payload, err := decodeSegment(paySeg)
+	if err != nil || !utf8.Valid(payload) {
+		return nil, nil, ErrMalformed
+	}
+	return key, payload, nil
+}
+
+// parseHeader accepts exactly {"alg":"EdDSA","typ":typ,"kid":"<known>"} in
+// any member order, with nothing else. An explicit typ keeps an access token
+// from passing as a security event token and the reverse (RFC 8725 §3.11).
+func parseHeader(data []byte, typ string) (*header, error) {
 	if !utf8.Valid(data) {
 		return nil, ErrMalformed
 	}
@@ -134,7 +146,7 @@ func parseHeader(data []byte) (*header, error) {
 	switch {
 	case h.Alg != Algorithm:
 		return nil, fmt.Errorf("%w: algorithm", ErrHeader)
-	case !strings.EqualFold(h.Typ, Type) && !strings.EqualFold(h.Typ, "application/"+Type):
+	case !strings.EqualFold(h.Typ, typ) && !strings.EqualFold(h.Typ, "application/"+typ):
 		return nil, fmt.Errorf("%w: type", ErrHeader)
 	case h.Kid == "" || len(h.Kid) > 128:
 		return nil, fmt.Errorf("%w: key id", ErrHeader)
