@@ -22,29 +22,38 @@ const keyReloadEvery = time.Second
 // the store cannot answer, the request is refused (fail closed).
 func (s *Service) Authenticate(ctx context.Context, raw string) (*Principal, error) {
 	now := s.now()
-	c, err := s.verify(ctx, raw, now)
+	p, sess, err := s.checkAccess(ctx, raw, now)
 	if err != nil {
 		return nil, err
+	}
+	s.touch(sess, now)
+	return p, nil
+}
+
+// checkAccess applies the per-request rule without recording activity.
+func (s *Service) checkAccess(ctx context.Context, raw string, now time.Time) (*Principal, *Session, error) {
+	c, err := s.verify(ctx, raw, now)
+	if err != nil {
+		return nil, nil, err
 	}
 	sid := SessionID(c.SessionID)
 	sess, err := s.store.Session(ctx, sid)
 	if errors.Is(err, ErrNotFound) {
-		return nil, errInvalidToken(err)
+		return nil, nil, errInvalidToken(err)
 	}
 	if err != nil {
-		return nil, unavailable(err)
+		return nil, nil, unavailable(err)
 	}
 	if string(sess.UserID) != c.Subject {
-		return nil, errInvalidToken(errors.New("subject does not own the session"))
+		return nil, nil, errInvalidToken(errors.New("subject does not own the session"))
 	}
 	if e := s.Policy.check(sess, now); e != nil {
-		return nil, e
+		return nil, nil, e
 	}
 	if e := s.Policy.checkGeneration(sess, c.Generation, now); e != nil {
-		return nil, e
+		return nil, nil, e
 	}
-	s.touch(sess, now)
-	return &Principal{UserID: sess.UserID, SessionID: sid, Claims: c}, nil
+	return &Principal{UserID: sess.UserID, SessionID: sid, Claims: c}, sess, nil
 }
 
 // verify checks the token itself, reloading keys once if its kid is unknown.
