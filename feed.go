@@ -158,3 +158,6 @@ func reasonText(r RevokeReason) string {
 // Issuer returns the iss of latch's tokens, which is also the base of the
 // URLs in its authorization server metadata (RFC 8414).
 func (s *Service) Issuer() string { return s.issuer }
+
+// Audience returns the aud of latch's access tokens.
+func (s *Service) Audience() string { return s.audience }

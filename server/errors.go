@@ -78,7 +78,9 @@ func (s *Server) writeError(w http.ResponseWriter, r *http.Request, err error) {
 
 	h := w.Header()
 	if p.Status == http.StatusUnauthorized {
-		if p.Code == latch.CodeMissingToken {
+		if p.Code == latch.CodeInvalidClient {
+			h.Set("WWW-Authenticate", basicChallenge)
+		} else if p.Code == latch.CodeMissingToken {
 			h.Set("WWW-Authenticate", `Bearer realm="latch"`)
 		} else if isTokenProblem(p.Code) {
 			h.Set("WWW-Authenticate", `Bearer realm="latch", error="invalid_token", error_description="`+p.Code+`"`)

@@ -25,6 +25,7 @@ type requestInfo struct {
 	pattern   string
 	sessionID string
 	userID    string
+	client    string // the authenticated service client, if any
 }
 
 type infoKey struct{}
@@ -78,6 +79,9 @@ func (s *Server) logRequests(next http.Handler) http.Handler {
 		}
 		if ri.sessionID != "" {
 			attrs = append(attrs, slog.String(keySessionID, ri.sessionID), slog.String(keyUserID, ri.userID))
+		}
+		if ri.client != "" {
+			attrs = append(attrs, slog.String("client", ri.client))
 		}
 		s.logger.LogAttrs(r.Context(), slog.LevelInfo, "request", attrs...)
 	})

@@ -17,6 +17,12 @@ func (s *Server) routes() {
 	s.mux.Handle("GET /healthz", s.handle(s.healthz))
 	s.mux.Handle("GET /readyz", s.handle(s.readyz))
 
+	// For other services: client credentials, not bearer tokens.
+	s.mux.Handle("GET /v1/events", s.handle(s.events))
+	s.mux.Handle("POST /v1/introspect", s.oauth(s.introspect))
+	s.mux.Handle("POST /v1/revoke", s.oauth(s.revoke))
+	s.mux.Handle("GET /.well-known/oauth-authorization-server", s.handle(s.metadata))
+
 	s.handler = s.logRequests(s.recoverPanics(securityHeaders(http.HandlerFunc(s.dispatch))))
 }
 

@@ -6,6 +6,7 @@ import (
 	"context"
 	"log/slog"
 	"net/http"
+	"sync"
 
 	"github.com/latchauth/latch"
 )
@@ -18,6 +19,10 @@ type Server struct {
 	mux     *http.ServeMux
 	handler http.Handler
 	ready   func(ctx context.Context) error
+
+	streams  chan struct{} // one slot per open event stream
+	stopping chan struct{} // closed by EndStreams
+	stopOnce sync.Once
 }
 
 // pinger is the part of the store /readyz needs.
@@ -31,11 +36,18 @@ type Options struct {
 	// Ready, if set, is consulted by /readyz in addition to the store ping
 	// (for example: migrations are current).
 	Ready func(ctx context.Context) error
+	// MaxEventStreams bounds the open revocation feeds (default 64); more
+	// get 503 busy with Retry-After.
+	MaxEventStreams int
 }
 
 // New returns a Server. store answers /readyz.
 func New(svc *latch.Service, store pinger, o Options) *Server {
-	s := &Server{latch: svc, store: store, logger: o.Logger, mux: http.NewServeMux(), ready: o.Ready}
+	s := &Server{latch: svc, store: store, logger: o.Logger, mux: http.NewServeMux(), ready: o.Ready, stopping: make(chan struct{})}
+	if o.MaxEventStreams <= 0 {
+		o.MaxEventStreams = defaultMaxStreams
+	}
+	s.streams = make(chan struct{}, o.MaxEventStreams)
 	if s.logger == nil {
 		s.logger = slog.New(slog.DiscardHandler)
 	}

@@ -49,6 +49,7 @@ Commands:
   users      create, list, disable and enable users
   sessions   list and revoke sessions
   keys       list and rotate signing keys
+  clients    add, list and remove services that follow revocations
   audit      print the security audit log
   version    print the version
 
@@ -74,6 +75,8 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdin i
 		return sessionsCmd(ctx, env, rest)
 	case "keys":
 		return keysCmd(ctx, env, rest)
+	case "clients":
+		return clientsCmd(ctx, env, rest)
 	case "audit":
 		return auditCmd(ctx, env, rest)
 	case "version", "--version":

@@ -74,6 +74,8 @@ func serve(ctx context.Context, env *environ, args []string) error {
 		MaxHeaderBytes:    32 << 10,
 		ErrorLog:          slogErrorLog(logger),
 	}
+	// Shutdown waits for handlers; event streams end only when told to.
+	srv.RegisterOnShutdown(handler.EndStreams)
 	logger.Info("latch listening", "addr", ln.Addr().String(), "db", cfg.DB, "issuer", cfg.Issuer, "version", version())
 
 	errc := make(chan error, 1)

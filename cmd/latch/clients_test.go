@@ -1,0 +1,67 @@
+package main
+
+import (
+	"bufio"
+	"errors"
+	"net/http"
+	"strings"
+	"testing"
+	"time"
+)
+
+func TestClientsCLI(t *testing.T) {
+	dir := t.TempDir()
+	out, err := cli(t, dir, "", "clients", "add", "notes")
+	secret := strings.TrimSpace(out)
+	if err != nil || !strings.HasPrefix(secret, "latch_cs_") || strings.Contains(secret, "\n") {
+		t.Fatalf("clients add: %v %q", err, out)
+	}
+	if out, err := cli(t, dir, "", "clients", "list"); err != nil || !strings.Contains(out, "notes") || strings.Contains(out, secret) {
+		t.Fatalf("clients list: %v\n%s", err, out)
+	}
+	if _, err := cli(t, dir, "", "clients", "add", "notes"); err == nil || !strings.Contains(err.Error(), "exists") {
+		t.Errorf("duplicate add: %v", err)
+	}
+	for _, args := range [][]string{{"clients", "add"}, {"clients", "remove"}, {"clients", "frob"}, {"clients"}} {
+		var ue *usageError
+		if _, err := cli(t, dir, "", args...); !errors.As(err, &ue) {
+			t.Errorf("%q = %v, want a usage error", args, err)
+		}
+	}
+	if _, err := cli(t, dir, "", "clients", "add", "Bad Name"); err == nil {
+		t.Error("bad name accepted")
+	}
+	if out, err := cli(t, dir, "", "clients", "remove", "notes"); err != nil || !strings.Contains(out, "removed client notes") {
+		t.Fatalf("clients remove: %v %s", err, out)
+	}
+	if _, err := cli(t, dir, "", "clients", "remove", "notes"); err == nil {
+		t.Error("removing a removed client succeeded")
+	}
+}
+
+// A running server ends its event streams at SIGTERM instead of waiting out
+// the shutdown timeout, and a client added by the CLI works at once.
+func TestServeEndsStreamsOnShutdown(t *testing.T) {
+	dir := t.TempDir()
+	base, _, stop := startServe(t, dir, "--shutdown-timeout", "30s")
+	out, err := cli(t, dir, "", "clients", "add", "notes")
+	if err != nil {
+		t.Fatal(err)
+	}
+	req, _ := http.NewRequestWithContext(t.Context(), "GET", base+"/v1/events", nil)
+	req.SetBasicAuth("notes", strings.TrimSpace(out))
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil || resp.StatusCode != 200 {
+		t.Fatalf("events = %v %v", resp, err)
+	}
+	sc := bufio.NewScanner(resp.Body)
+	for sc.Scan() && sc.Text() != "event: sync" {
+	}
+	start := time.Now()
+	stop()
+	for sc.Scan() {
+	}
+	if d := time.Since(start); d > 5*time.Second {
+		t.Fatalf("shutdown with an open stream took %v", d)
+	}
+}
