@@ -16,7 +16,7 @@ type Server struct {
 	latch   *latch.Service
 	store   pinger
 	logger  *slog.Logger
-	mux     *http.ServeMux
+	mux     *routeMux
 	handler http.Handler
 	ready   func(ctx context.Context) error
 
@@ -43,7 +43,7 @@ type Options struct {
 
 // New returns a Server. store answers /readyz.
 func New(svc *latch.Service, store pinger, o Options) *Server {
-	s := &Server{latch: svc, store: store, logger: o.Logger, mux: http.NewServeMux(), ready: o.Ready, stopping: make(chan struct{})}
+	s := &Server{latch: svc, store: store, logger: o.Logger, mux: &routeMux{ServeMux: http.NewServeMux()}, ready: o.Ready, stopping: make(chan struct{})}
 	if o.MaxEventStreams <= 0 {
 		o.MaxEventStreams = defaultMaxStreams
 	}
@@ -58,4 +58,17 @@ func New(svc *latch.Service, store pinger, o Options) *Server {
 // ServeHTTP implements http.Handler.
 func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	s.handler.ServeHTTP(w, r)
+}
+
+// routeMux records the patterns registered on it, so the route list the
+// OpenAPI test checks is the mux's own, not a copy kept by hand.
+type routeMux struct {
+	*http.ServeMux
+	patterns []string
+}
+
+// Handle registers h for pattern and records the pattern.
+func (m *routeMux) Handle(pattern string, h http.Handler) {
+	m.patterns = append(m.patterns, pattern)
+	m.ServeMux.Handle(pattern, h)
 }
