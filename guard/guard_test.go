@@ -21,7 +21,7 @@ const testPassword = "correct horse battery staple"
 // rig is a real latch on loopback, a registered client, and a service
 // behind a guard that shares latch's test clock.
 type rig struct {
-	t      *testing.T
+	t      testing.TB
 	env    *latchtest.Env
 	latch  *server.Server
 	srv    *httptest.Server
@@ -30,7 +30,7 @@ type rig struct {
 	secret string
 }
 
-func newRig(t *testing.T, cfg guard.Config, start bool) *rig {
+func newRig(t testing.TB, cfg guard.Config, start bool) *rig {
 	t.Helper()
 	env := latchtest.New(t, latchtest.Options{})
 	h := server.New(env.Service, env.Store, server.Options{})
@@ -72,7 +72,7 @@ func (r *rig) run() {
 }
 
 // waitFor polls cond for at most 5 seconds.
-func waitFor(t *testing.T, what string, cond func() bool) {
+func waitFor(t testing.TB, what string, cond func() bool) {
 	t.Helper()
 	deadline := time.Now().Add(5 * time.Second)
 	for !cond() {
