@@ -1,6 +1,9 @@
 package latch_test
 
 import (
+	"crypto/ed25519"
+	"encoding/base64"
+	"strings"
 	"testing"
 
 	"github.com/latchauth/latch"
@@ -50,5 +53,56 @@ func FuzzParseRefreshToken(f *testing.F) {
 			t.Fatal("accepted token without a session id")
 		}
 		_ = latch.SessionID(tok.SessionID)
+	})
+}
+
+// BenchmarkAuthenticatePaths compares the hot path (token and session seen
+// before), the cold path (caches off: signature check and store read on
+// every call), and the two costs the cold path is made of, all in one run:
+//
+//	go test -run '^$' -bench 'AuthenticatePaths' -benchmem -count 6 . | tee paths.txt && benchstat paths.txt
+func BenchmarkAuthenticatePaths(b *testing.B) {
+	hot := latchtest.New(b, latchtest.Options{Follow: true})
+	cold := latchtest.New(b, latchtest.Options{Cache: latch.CacheConfig{Disabled: true}})
+	grant := func(env *latchtest.Env) *latch.Grant {
+		g, err := env.Service.Signup(b.Context(), "paths@example.com", testPassword, laptop)
+		if err != nil {
+			b.Fatal(err)
+		}
+		return g
+	}
+	hg, cg := grant(hot), grant(cold)
+	run := func(env *latchtest.Env, tok string) func(b *testing.B) {
+		return func(b *testing.B) {
+			b.ReportAllocs()
+			for b.Loop() {
+				if _, err := env.Service.Authenticate(b.Context(), tok); err != nil {
+					b.Fatal(err)
+				}
+			}
+		}
+	}
+	b.Run("hot", run(hot, hg.AccessToken))
+	b.Run("cold", run(cold, cg.AccessToken))
+	b.Run("signature", func(b *testing.B) {
+		jwk := cold.Service.KeySet().JWKS().Keys[0]
+		pub, _ := base64.RawURLEncoding.DecodeString(jwk.X)
+		i := strings.LastIndexByte(cg.AccessToken, '.')
+		msg := []byte(cg.AccessToken[:i])
+		sig, _ := base64.RawURLEncoding.DecodeString(cg.AccessToken[i+1:])
+		b.ReportAllocs()
+		for b.Loop() {
+			if !ed25519.Verify(pub, msg, sig) {
+				b.Fatal("bad signature")
+			}
+		}
+	})
+	b.Run("store-read", func(b *testing.B) {
+		b.ReportAllocs()
+		for b.Loop() {
+			if _, err := cold.Store.Session(b.Context(), cg.Session.ID); err != nil {
+				b.Fatal(err)
+			}
+		}
 	})
 }

@@ -217,3 +217,11 @@ func (s *Store) RevocationsAfter(ctx context.Context, after int64, limit int) ([
 	}
 	return revs, rows.Err()
 }
+
+func (s *Store) RevocationHead(ctx context.Context) (int64, error) {
+	var seq int64
+	if err := s.r.QueryRowContext(ctx, `SELECT coalesce(max(seq), 0) FROM revocations`).Scan(&seq); err != nil {
+		return 0, fmt.Errorf("sqlite: revocation head: %w", err)
+	}
+	return seq, nil
+}
