@@ -16,34 +16,24 @@ func TestAccountNeedsSession(t *testing.T) {
 	live.mustLogin("ann@example.com")
 
 	tests := []struct {
-		name    string
-		cookies map[string]string
-		cleared bool // the response expires both cookies
+		name   string
+		cookie []string // raw Cookie header lines
 	}{
-		{"no cookies", nil, true},
-		{"garbage access token", map[string]string{"latch_at": "not.a.jwt"}, true},
-		{"access token with a quote", map[string]string{"latch_at": `"x"`}, true},
-		{"refresh token only, forged", map[string]string{"latch_rt": "latch_rt_AAAA"}, true},
-		{"another app's cookie only", map[string]string{"session": "xyz"}, true},
-		{"genuine cookies sent twice", nil, true},
+		{"no cookies", nil},
+		{"garbage access token", []string{"latch_at=not.a.jwt"}},
+		{"access token in quotes", []string{`latch_at="` + live.access() + `"`}},
+		{"forged refresh token only", []string{"latch_rt=latch_rt_AAAA"}},
+		{"another app's cookie only", []string{"session=xyz"}},
+		// A planted duplicate makes the credential ambiguous: refuse it.
+		{"genuine cookies sent twice", []string{"latch_at=" + live.access() + "; latch_rt=" + live.refresh(), "latch_at=" + live.access()}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			b := e.browser(uaFirefox)
-			for k, v := range tt.cookies {
-				b.jar[k] = v
-			}
 			req, _ := http.NewRequestWithContext(t.Context(), http.MethodGet, e.url+"/account", nil)
-			if tt.name == "genuine cookies sent twice" {
-				// A planted duplicate makes the credential ambiguous: refuse.
-				req.Header.Add("Cookie", "latch_at="+live.access()+"; latch_rt="+live.refresh())
-				req.Header.Add("Cookie", "latch_at="+live.access())
-			}
-			p := b.send(req)
+			req.Header["Cookie"] = tt.cookie
+			p := e.browser(uaFirefox).send(req)
 			wantRedirect(t, "GET /account", p, "/login")
-			if tt.cleared {
-				wantCleared(t, e, "GET /account", p)
-			}
+			wantCleared(t, e, "GET /account", p)
 		})
 	}
 	// None of that disturbed the genuine session.
