@@ -2,6 +2,7 @@ package web
 
 import (
 	"net/http"
+	"slices"
 	"strconv"
 	"time"
 
@@ -80,6 +81,8 @@ func (h *Handler) account(w http.ResponseWriter, r *http.Request, status int, pw
 			d.Others = true
 		}
 	}
+	// Most recently ended first: a theft alarm from a minute ago tops the list.
+	slices.SortStableFunc(d.Ended, func(a, b device) int { return b.EndedAt.Compare(a.EndedAt) })
 	h.render(w, r, status, "account", view{Title: "Your account", SignedIn: true, Notice: notice(r), Data: d})
 	return nil
 }

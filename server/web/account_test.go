@@ -194,7 +194,7 @@ func TestEndedReasons(t *testing.T) {
 	}
 	me.mustLogin("ann@example.com")
 	body := me.get("/account").body
-	for _, w := range []string{"signed out by an administrator, <time", "signed out, <time", "expired, <time", "192.0.2.7", ">8 days ago</time>", ">1 day ago</time>"} {
+	for _, w := range []string{`<span class="why">signed out by an administrator</span> · <time`, `<span class="why">signed out</span> · <time`, `<span class="why">expired</span> · <time`, "192.0.2.7", ">8 days ago</time>", ">1 day ago</time>"} {
 		if !strings.Contains(body, w) {
 			t.Errorf("account page lacks %q", w)
 		}
