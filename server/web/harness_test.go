@@ -8,7 +8,6 @@ import (
 	"io"
 	"log/slog"
 	"net"
-	"net/http"
 	"net/http/httptest"
 	"net/url"
 	"path/filepath"
@@ -117,15 +116,18 @@ func newEnv(t *testing.T, tls bool) *env {
 	}
 	t.Cleanup(e.srv.Close)
 	t.Cleanup(e.checkLogs)
+	e.secrets.Store(testPassword, true)
+	e.secrets.Store(newPassword, true)
 	return e
 }
 
-// checkLogs fails the test if a token value any browser held reached the log.
+// checkLogs fails the test if a password or a token value any browser held
+// reached the log.
 func (e *env) checkLogs() {
 	logs := e.logs.String()
 	e.secrets.Range(func(k, _ any) bool {
 		if v := k.(string); len(v) > 16 && strings.Contains(logs, v) {
-			e.t.Errorf("a cookie value appears in the log")
+			e.t.Errorf("a password or cookie value appears in the log")
 			return false
 		}
 		return true
@@ -183,6 +185,3 @@ func form(kv ...string) url.Values {
 	}
 	return v
 }
-
-// statusOf is for failure messages.
-func statusOf(r *http.Response) string { return r.Status }

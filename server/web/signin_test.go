@@ -191,3 +191,36 @@ func between(s, start, end string) string {
 	v, _, _ := strings.Cut(rest, end)
 	return v
 }
+
+// TestBadForms: a post that is not an HTML form (wrong media type, or too
+// large) is a 400 page on every form, and nothing happens.
+func TestBadForms(t *testing.T) {
+	e := newEnv(t, false)
+	e.signupUser("ann@example.com")
+	b := e.browser(uaFirefox)
+	b.mustLogin("ann@example.com")
+	big := form("current_password", strings.Repeat("x", 20<<10), "new_password", newPassword)
+	for _, path := range []string{"/signup", "/login", "/account/password"} {
+		for name, tc := range map[string]struct {
+			vals url.Values
+			ct   string
+		}{
+			"json":      {form("email", "ann@example.com", "password", testPassword), "application/json"},
+			"multipart": {form("email", "ann@example.com", "password", testPassword), "multipart/form-data; boundary=x"},
+			"none":      {form("email", "ann@example.com", "password", testPassword), ""},
+			"too large": {big, "application/x-www-form-urlencoded"},
+		} {
+			h := http.Header{"Origin": {e.url}, "Sec-Fetch-Site": {"same-origin"}, "Content-Type": {tc.ct}}
+			p := b.postWith(path, tc.vals, h)
+			if p.status != http.StatusBadRequest || !strings.Contains(p.body, "The form could not be read.") {
+				t.Errorf("POST %s (%s) = %d, want 400", path, name, p.status)
+			}
+			if len(p.cookies) != 0 {
+				t.Errorf("POST %s (%s) set cookies %v", path, name, describe(p.cookies))
+			}
+		}
+	}
+	if p := b.get("/account"); p.status != http.StatusOK {
+		t.Fatalf("session after bad forms: GET /account = %d", p.status)
+	}
+}

@@ -84,9 +84,6 @@ func New(svc *latch.Service, o Options) (*Handler, error) {
 	return h, nil
 }
 
-// Secure reports whether cookies are Secure with the __Host- prefix (https).
-func (h *Handler) Secure() bool { return h.cookies.secure }
-
 // peerDevice describes the client by its TCP peer and User-Agent.
 func peerDevice(r *http.Request) latch.Device {
 	host, _, err := net.SplitHostPort(r.RemoteAddr)
