@@ -1,10 +1,14 @@
 package web_test
 
 import (
+	"log/slog"
 	"net/http"
+	"net/http/httptest"
 	"net/url"
 	"strings"
 	"testing"
+
+	"github.com/latchauth/latch/server"
 )
 
 func TestPublicPages(t *testing.T) {
@@ -222,5 +226,24 @@ func TestBadForms(t *testing.T) {
 	}
 	if p := b.get("/account"); p.status != http.StatusOK {
 		t.Fatalf("session after bad forms: GET /account = %d", p.status)
+	}
+}
+
+// TestPagesNeedSafeURL: over plain http on a host that is not loopback the
+// cookies could not be Secure, so the server leaves the pages off (and says
+// so in its log) while the API keeps working.
+func TestPagesNeedSafeURL(t *testing.T) {
+	e := newEnv(t, false)
+	var logs syncBuffer
+	h := server.New(e.svc, e.store, server.Options{PublicURL: "http://auth.example.com", Logger: slog.New(slog.NewTextHandler(&logs, nil))})
+	for path, want := range map[string]int{"/login": http.StatusNotFound, "/account": http.StatusNotFound, "/healthz": http.StatusOK} {
+		w := httptest.NewRecorder()
+		h.ServeHTTP(w, httptest.NewRequest(http.MethodGet, path, nil))
+		if w.Code != want {
+			t.Errorf("GET %s = %d, want %d", path, w.Code, want)
+		}
+	}
+	if !strings.Contains(logs.String(), "browser pages are off") {
+		t.Errorf("no log line says the pages are off:\n%s", logs.String())
 	}
 }

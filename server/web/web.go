@@ -44,8 +44,8 @@ type Options struct {
 	PublicURL string
 	// Logger receives denied requests and internal errors. nil discards.
 	Logger *slog.Logger
-	// Device describes a request's client for its session record. nil uses
-	// the TCP peer address and the User-Agent header.
+	// Device describes a request's client for its session record, exactly
+	// as the API does (the server passes its own). Required.
 	Device func(*http.Request) latch.Device
 	// Authenticated, if set, is called once a page request's session is
 	// known (the server puts the session id in its request log).
@@ -55,8 +55,8 @@ type Options struct {
 // New returns a Handler for svc. It fails if PublicURL is not an https URL
 // or an http URL on a loopback host.
 func New(svc *latch.Service, o Options) (*Handler, error) {
-	if svc == nil {
-		return nil, errors.New("web: nil service")
+	if svc == nil || o.Device == nil {
+		return nil, errors.New("web: a service and a Device func are required")
 	}
 	u, err := url.Parse(o.PublicURL)
 	if err != nil || u.Host == "" {
@@ -78,19 +78,7 @@ func New(svc *latch.Service, o Options) (*Handler, error) {
 	if h.logger == nil {
 		h.logger = slog.New(slog.DiscardHandler)
 	}
-	if h.device == nil {
-		h.device = peerDevice
-	}
 	return h, nil
-}
-
-// peerDevice describes the client by its TCP peer and User-Agent.
-func peerDevice(r *http.Request) latch.Device {
-	host, _, err := net.SplitHostPort(r.RemoteAddr)
-	if err != nil {
-		host = r.RemoteAddr
-	}
-	return latch.Device{IP: host, UserAgent: r.UserAgent()}
 }
 
 // isLoopback reports whether host (without port) is localhost or a loopback
