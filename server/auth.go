@@ -78,10 +78,15 @@ func (s *Server) requireAuth(next http.Handler) http.Handler {
 			s.writeError(w, r, err)
 			return
 		}
-		ri := infoFrom(r.Context())
-		ri.sessionID, ri.userID = string(p.SessionID), string(p.UserID)
+		logPrincipal(r, p)
 		next.ServeHTTP(w, r.WithContext(latch.WithPrincipal(r.Context(), p)))
 	})
+}
+
+// logPrincipal puts the authenticated session in the request log line.
+func logPrincipal(r *http.Request, p *latch.Principal) {
+	ri := infoFrom(r.Context())
+	ri.sessionID, ri.userID = string(p.SessionID), string(p.UserID)
 }
 
 // principal returns the authenticated caller; requireAuth guarantees it.

@@ -64,7 +64,7 @@ func serve(ctx context.Context, env *environ, args []string) error {
 	if err != nil {
 		return fmt.Errorf("listen: %w", err)
 	}
-	handler := server.New(a.svc, a.store, server.Options{Logger: logger, Ready: a.store.CheckSchema})
+	handler := server.New(a.svc, a.store, server.Options{Logger: logger, Ready: a.store.CheckSchema, PublicURL: cfg.Issuer})
 	srv := &http.Server{
 		Handler:           handler,
 		ReadHeaderTimeout: 5 * time.Second,
