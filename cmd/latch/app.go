@@ -58,6 +58,7 @@ func openApp(ctx context.Context, cfg Config, logger *slog.Logger) (_ *app, err 
 	}
 	svc, err := latch.NewService(ctx, st, secret, password.New(password.Options{}), latch.Config{
 		Issuer: cfg.Issuer, Audience: cfg.Audience, Policy: cfg.policy(), Logger: logger,
+		Cache: latch.CacheConfig{Disabled: cfg.NoCache}, Stateless: cfg.BenchStateless,
 	})
 	if err != nil {
 		return nil, err

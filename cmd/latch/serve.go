@@ -9,6 +9,7 @@ import (
 	"net/http"
 	"time"
 
+	"github.com/latchauth/latch"
 	"github.com/latchauth/latch/server"
 )
 
@@ -74,6 +75,19 @@ func serve(ctx context.Context, env *environ, args []string) error {
 		MaxHeaderBytes:    32 << 10,
 		ErrorLog:          slogErrorLog(logger),
 	}
+	if cfg.BenchStateless {
+		logger.Warn("INSECURE BENCHMARK MODE: sessions are not checked; revoked tokens stay valid until they expire")
+	}
+	// The follower keeps the session cache honest across processes; until
+	// it has caught up, every request reads the database.
+	fctx, stopFollower := context.WithCancel(context.Background())
+	followerDone := make(chan struct{})
+	go func() {
+		defer close(followerDone)
+		a.svc.FollowRevocations(fctx, latch.FollowerConfig{})
+	}()
+	defer func() { stopFollower(); <-followerDone }()
+
 	logger.Info("latch listening", "addr", ln.Addr().String(), "db", cfg.DB, "issuer", cfg.Issuer, "version", version())
 
 	errc := make(chan error, 1)
