@@ -20,6 +20,7 @@ var eventTests = []test{
 	{"Ping", testPing},
 	{"MillisecondTimes", testMillisecondTimes},
 	{"FailClosedAfterClose", testFailClosedAfterClose},
+	{"NULBytes", testNULBytes},
 }
 
 func testAudit(t *testing.T, st latch.Store) {
@@ -178,5 +179,28 @@ func testFailClosedAfterClose(t *testing.T, st latch.Store) {
 	}
 	if _, err := st.UserByEmail(t.Context(), u.EmailKey()); err == nil || isNotFound(err) {
 		t.Errorf("UserByEmail after Close = %v, want an error other than ErrNotFound", err)
+	}
+}
+
+// testNULBytes: request text may carry NUL bytes (JSON "\u0000"), which
+// some databases cannot store. A lookup by such a key is simply not found,
+// and a failed login with such an email is still audited.
+func testNULBytes(t *testing.T, st latch.Store) {
+	const evil = "evil\x00@example.com"
+	_, err := st.UserByEmail(t.Context(), evil)
+	wantErr(t, "UserByEmail(NUL)", err, latch.ErrNotFound)
+	_, err = st.UserByID(t.Context(), "id\x00")
+	wantErr(t, "UserByID(NUL)", err, latch.ErrNotFound)
+	_, err = st.Session(t.Context(), "id\x00")
+	wantErr(t, "Session(NUL)", err, latch.ErrNotFound)
+	_, err = st.RevokeSession(t.Context(), "id\x00", latch.ReasonLogout, now)
+	wantErr(t, "RevokeSession(NUL)", err, latch.ErrNotFound)
+
+	e := &latch.AuditEvent{At: now, Type: latch.AuditLoginFailed, Email: evil, UserAgent: "ua\x00", Outcome: latch.CodeInvalidCredentials}
+	must(t, "AppendAudit(NUL)", st.AppendAudit(t.Context(), e))
+	evs, err := st.AuditEvents(t.Context(), latch.AuditQuery{})
+	must(t, "AuditEvents", err)
+	if len(evs) != 1 || evs[0].ID != e.ID || evs[0].Type != latch.AuditLoginFailed {
+		t.Errorf("AuditEvents = %+v, want the failed login", evs)
 	}
 }

@@ -110,7 +110,7 @@ func testRevocationEventPerSession(t *testing.T, st latch.Store) {
 // committed before an earlier one) makes the follower step over an event
 // for good; every event must be seen, in increasing order.
 func testRevocationFeedNeverSkips(t *testing.T, st latch.Store) {
-	const writers, perWriter = 4, 25
+	const writers, perWriter = 4, 50
 	u := newUser(t, st, "feed-race@example.com")
 	ids := make([][]latch.SessionID, writers)
 	for w := range writers {
@@ -131,9 +131,17 @@ func testRevocationFeedNeverSkips(t *testing.T, st latch.Store) {
 			}
 		})
 	}
+	done := make(chan struct{})
+	go func() { wg.Wait(); close(done) }()
 	seen := map[latch.SessionID]bool{}
 	var cursor int64
-	for len(seen) < writers*perWriter && ctx.Err() == nil {
+	for ctx.Err() == nil {
+		var finished bool
+		select {
+		case <-done:
+			finished = true // this read starts after every commit
+		default:
+		}
 		revs, err := st.RevocationsAfter(ctx, cursor, 7)
 		if err != nil {
 			t.Errorf("RevocationsAfter = %v", err)
@@ -146,8 +154,11 @@ func testRevocationFeedNeverSkips(t *testing.T, st latch.Store) {
 			cursor = r.Seq
 			seen[r.SessionID] = true
 		}
+		if finished && len(revs) == 0 {
+			break
+		}
 	}
-	wg.Wait()
+	<-done
 	if len(seen) != writers*perWriter {
 		missed := 0
 		for _, list := range ids {
