@@ -74,7 +74,7 @@ func serve(ctx context.Context, env *environ, args []string) error {
 		MaxHeaderBytes:    32 << 10,
 		ErrorLog:          slogErrorLog(logger),
 	}
-	logger.Info("latch listening", "addr", ln.Addr().String(), "db", cfg.DB, "issuer", cfg.Issuer, "version", version())
+	logger.Info("latch listening", "addr", ln.Addr().String(), "db", cfg.dbForLogs(), "issuer", cfg.Issuer, "version", version())
 
 	errc := make(chan error, 1)
 	go func() { errc <- srv.Serve(ln) }()

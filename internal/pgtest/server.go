@@ -30,14 +30,26 @@ type server struct {
 	exited chan struct{} // closed when the postmaster has exited
 }
 
-// bindir finds initdb and postgres: $LATCH_PG_BINDIR, pg_config --bindir,
-// PATH, then the newest /usr/lib/postgresql/*/bin (Debian keeps the server
-// binaries off PATH).
+// bindir finds initdb and postgres: in $LATCH_PG_BINDIR if set (and only
+// there), else pg_config --bindir, PATH, then the newest
+// /usr/lib/postgresql/*/bin (Debian keeps the server binaries off PATH).
 func bindir() (string, error) {
 	var dirs []string
 	if d := os.Getenv("LATCH_PG_BINDIR"); d != "" {
 		dirs = append(dirs, d)
+	} else {
+		dirs = searchDirs()
 	}
+	for _, d := range dirs {
+		if isExec(filepath.Join(d, "initdb")) && isExec(filepath.Join(d, "postgres")) {
+			return d, nil
+		}
+	}
+	return "", errNoBinaries
+}
+
+func searchDirs() []string {
+	var dirs []string
 	if out, err := exec.Command("pg_config", "--bindir").Output(); err == nil {
 		dirs = append(dirs, strings.TrimSpace(string(out)))
 	}
@@ -46,13 +58,7 @@ func bindir() (string, error) {
 	}
 	debian, _ := filepath.Glob("/usr/lib/postgresql/*/bin")
 	slices.SortFunc(debian, func(a, b string) int { return versionOf(b) - versionOf(a) })
-	dirs = append(dirs, debian...)
-	for _, d := range dirs {
-		if isExec(filepath.Join(d, "initdb")) && isExec(filepath.Join(d, "postgres")) {
-			return d, nil
-		}
-	}
-	return "", errNoBinaries
+	return append(dirs, debian...)
 }
 
 func versionOf(bin string) int {
