@@ -87,6 +87,10 @@ func Open(ctx context.Context, url string, o Options) (*Store, error) {
 	// COMMITTED (a blocked UPDATE re-checks its WHERE on the new row); a
 	// stricter server default would turn lost races into errors.
 	cfg.ConnConfig.RuntimeParams["default_transaction_isolation"] = "read committed"
+	if cfg.ConnConfig.ConnectTimeout == 0 {
+		// A blackholed host must not hang start-up or a listener's reconnect.
+		cfg.ConnConfig.ConnectTimeout = 10 * time.Second
+	}
 	if _, ok := cfg.ConnConfig.RuntimeParams["application_name"]; !ok {
 		cfg.ConnConfig.RuntimeParams["application_name"] = "latch"
 	}
@@ -98,7 +102,7 @@ func Open(ctx context.Context, url string, o Options) (*Store, error) {
 	}
 	if err := pool.Ping(ctx); err != nil {
 		pool.Close()
-		return nil, fmt.Errorf("postgres: connect: %s", scrub(err.Error(), url))
+		return nil, &scrubbedError{msg: "postgres: connect: " + scrub(err.Error(), url), err: err}
 	}
 	hb := o.ListenHeartbeat
 	if hb <= 0 {

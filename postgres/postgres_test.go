@@ -1,6 +1,7 @@
 package postgres_test
 
 import (
+	"context"
 	"errors"
 	"strings"
 	"sync"
@@ -135,5 +136,17 @@ func TestRedact(t *testing.T) {
 		if got := postgres.Redact(tc.in); got != tc.want {
 			t.Errorf("Redact(%q) = %q, want %q", tc.in, got, tc.want)
 		}
+	}
+}
+
+// TestOpenCancelled: a cancelled start-up reports the cancellation, so the
+// caller can tell a shutdown from a database failure.
+func TestOpenCancelled(t *testing.T) {
+	t.Parallel()
+	ctx, cancel := context.WithCancel(t.Context())
+	cancel()
+	_, err := postgres.Open(ctx, "postgres://latch:pw@127.0.0.1:1/latch", postgres.Options{})
+	if !errors.Is(err, context.Canceled) {
+		t.Errorf("Open with a cancelled context = %v, want context.Canceled", err)
 	}
 }

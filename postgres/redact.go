@@ -66,3 +66,15 @@ func isPasswordParam(k string) bool {
 	k = strings.ToLower(k)
 	return k == "password" || k == "sslpassword"
 }
+
+// scrubbedError shows a scrubbed message but keeps the cause for errors.Is
+// (a cancelled context, a refused connection). Only errors whose own text
+// carries no password (pgx connect errors name host, user and database) are
+// kept as causes; parse errors are reduced to their scrubbed text.
+type scrubbedError struct {
+	msg string
+	err error
+}
+
+func (e *scrubbedError) Error() string { return e.msg }
+func (e *scrubbedError) Unwrap() error { return e.err }
