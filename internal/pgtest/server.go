@@ -179,8 +179,9 @@ func start() (_ *server, err error) {
 	}
 	s.url = (&urlParts{dir: dir, db: "postgres"}).String()
 	if err := s.waitReady(30 * time.Second); err != nil {
+		log := tail(logPath) // before stop removes the directory
 		s.stop()
-		return nil, fmt.Errorf("%w\n%s", err, tail(logPath))
+		return nil, fmt.Errorf("%w\n%s", err, log)
 	}
 	return s, nil
 }
