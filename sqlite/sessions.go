@@ -101,7 +101,11 @@ func (s *Store) RotateRefresh(ctx context.Context, id latch.SessionID, from uint
 	if err != nil {
 		return fmt.Errorf("sqlite: rotate refresh %s: %w", id, err)
 	}
-	if n, err := res.RowsAffected(); err != nil || n == 0 {
+	n, err := res.RowsAffected()
+	if err != nil {
+		return fmt.Errorf("sqlite: rotate refresh %s: %w", id, err)
+	}
+	if n == 0 {
 		return fmt.Errorf("sqlite: rotate refresh %s: %w", id, latch.ErrConflict)
 	}
 	return nil

@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/latchauth/latch"
+	"github.com/latchauth/latch/postgres"
 )
 
 // Config is the effective configuration of a latch process. Flags override
@@ -50,8 +51,8 @@ func defaultConfig() Config {
 // register binds every option to fs. docs/configuration.md lists them.
 func (c *Config) register(fs *flag.FlagSet) {
 	fs.StringVar(&c.Addr, "addr", c.Addr, "listen address `host:port`")
-	fs.StringVar(&c.DB, "db", c.DB, "SQLite database `file`")
-	fs.StringVar(&c.SecretFile, "secret-file", c.SecretFile, "`file` holding the installation secret (default: latch.secret beside the database; created on first start)")
+	fs.StringVar(&c.DB, "db", c.DB, "SQLite database `file`, or a postgres:// URL (pool size: ?pool_max_conns=N)")
+	fs.StringVar(&c.SecretFile, "secret-file", c.SecretFile, "`file` holding the installation secret (default: latch.secret beside a SQLite database; created on first start; required with PostgreSQL)")
 	fs.StringVar(&c.Issuer, "issuer", c.Issuer, "token issuer `URL` (iss) (default http://<addr>)")
 	fs.StringVar(&c.Audience, "audience", c.Audience, "token audience (aud) (default: the issuer)")
 	fs.DurationVar(&c.AccessTTL, "access-token-ttl", c.AccessTTL, "access token lifetime")
@@ -125,10 +126,21 @@ func (c *Config) finish() error {
 	if c.Audience == "" {
 		c.Audience = c.Issuer
 	}
-	if c.DB == "" {
+	switch {
+	case c.DB == "":
 		bad("db", "must not be empty")
-	}
-	if c.SecretFile == "" && c.DB != "" {
+	case postgres.IsURL(c.DB):
+		if _, err := url.Parse(c.DB); err != nil {
+			bad("db", "is not a valid URL")
+		}
+		// Every node must seal and open signing keys with the same secret,
+		// and a database server has no "beside" to put a file in.
+		if c.SecretFile == "" {
+			bad("secret-file", "is required with a PostgreSQL database: give every node the same secret file")
+		}
+	case strings.Contains(c.DB, "://"):
+		bad("db", "must be a file path or a postgres:// URL")
+	case c.SecretFile == "":
 		c.SecretFile = filepath.Join(filepath.Dir(c.DB), "latch.secret")
 	}
 	switch {

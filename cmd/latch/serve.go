@@ -18,7 +18,10 @@ const serveUsage = `Usage: latch serve [flags]
 Runs the HTTP server. With no flags it listens on 127.0.0.1:8080 and keeps
 everything in the SQLite file latch.db in the working directory, creating it,
 the installation secret (latch.secret) and the first signing key on first
-start. Every flag can also be set with its LATCH_* environment variable
+start. With --db postgres://USER:PASSWORD@HOST/DB (or LATCH_DB) it uses that
+PostgreSQL database instead, so several nodes can share it; then
+--secret-file is required and must hold the same secret on every node.
+Every flag can also be set with its LATCH_* environment variable
 (--access-token-ttl is LATCH_ACCESS_TOKEN_TTL); flags win.
 
 Flags:
@@ -88,7 +91,7 @@ func serve(ctx context.Context, env *environ, args []string) error {
 	}()
 	defer func() { stopFollower(); <-followerDone }()
 
-	logger.Info("latch listening", "addr", ln.Addr().String(), "db", cfg.DB, "issuer", cfg.Issuer, "version", version())
+	logger.Info("latch listening", "addr", ln.Addr().String(), "db", cfg.dbForLogs(), "issuer", cfg.Issuer, "version", version())
 
 	errc := make(chan error, 1)
 	go func() { errc <- srv.Serve(ln) }()
