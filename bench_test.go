@@ -3,11 +3,14 @@ package latch_test
 import (
 	"crypto/ed25519"
 	"encoding/base64"
+	"fmt"
 	"strings"
+	"sync/atomic"
 	"testing"
 
 	"github.com/latchauth/latch"
 	"github.com/latchauth/latch/internal/latchtest"
+	"github.com/latchauth/latch/password"
 )
 
 // BenchmarkAuthenticate measures the per-request check: parse and verify
@@ -101,6 +104,84 @@ func BenchmarkAuthenticatePaths(b *testing.B) {
 		b.ReportAllocs()
 		for b.Loop() {
 			if _, err := cold.Store.Session(b.Context(), cg.Session.ID); err != nil {
+				b.Fatal(err)
+			}
+		}
+	})
+}
+
+// BenchmarkService measures login, refresh and logout through the service
+// layer on a real SQLite file (production argon2id parameters for login):
+//
+//	go test -run '^$' -bench 'Service' -benchmem -count 6 . | tee svc.txt && benchstat svc.txt
+func BenchmarkService(b *testing.B) {
+	b.Run("login", func(b *testing.B) {
+		env := latchtest.New(b, latchtest.Options{Hasher: password.New(password.Options{})})
+		if _, err := env.Service.Signup(b.Context(), "login@example.com", testPassword, laptop); err != nil {
+			b.Fatal(err)
+		}
+		b.ReportAllocs()
+		for b.Loop() {
+			if _, err := env.Service.Login(b.Context(), "login@example.com", testPassword, laptop); err != nil {
+				b.Fatal(err)
+			}
+		}
+	})
+	b.Run("refresh", func(b *testing.B) {
+		env := latchtest.New(b, latchtest.Options{})
+		g, err := env.Service.Signup(b.Context(), "refresh@example.com", testPassword, laptop)
+		if err != nil {
+			b.Fatal(err)
+		}
+		rt := g.RefreshToken
+		b.ReportAllocs()
+		for b.Loop() {
+			ng, err := env.Service.Refresh(b.Context(), rt, laptop)
+			if err != nil {
+				b.Fatal(err)
+			}
+			rt = ng.RefreshToken
+		}
+	})
+	b.Run("refresh-parallel", func(b *testing.B) {
+		env := latchtest.New(b, latchtest.Options{})
+		b.ReportAllocs()
+		var n atomic.Int64
+		b.RunParallel(func(pb *testing.PB) {
+			g, err := env.Service.Signup(b.Context(), fmt.Sprintf("p%d@example.com", n.Add(1)), testPassword, laptop)
+			if err != nil {
+				b.Error(err)
+				return
+			}
+			rt := g.RefreshToken
+			for pb.Next() {
+				ng, err := env.Service.Refresh(b.Context(), rt, laptop)
+				if err != nil {
+					b.Error(err)
+					return
+				}
+				rt = ng.RefreshToken
+			}
+		})
+	})
+	b.Run("logout", func(b *testing.B) {
+		env := latchtest.New(b, latchtest.Options{})
+		if _, err := env.Service.Signup(b.Context(), "logout@example.com", testPassword, laptop); err != nil {
+			b.Fatal(err)
+		}
+		b.ReportAllocs()
+		for b.Loop() {
+			b.StopTimer()
+			g, err := env.Service.Login(b.Context(), "logout@example.com", testPassword, laptop)
+			if err != nil {
+				b.Fatal(err)
+			}
+			p, err := env.Service.Authenticate(b.Context(), g.AccessToken)
+			if err != nil {
+				b.Fatal(err)
+			}
+			b.StartTimer()
+			if err := env.Service.Logout(b.Context(), p, latch.ScopeCurrent, laptop); err != nil {
 				b.Fatal(err)
 			}
 		}
