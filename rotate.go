@@ -56,6 +56,9 @@ func (s *Service) Refresh(ctx context.Context, raw string, d Device) (*Grant, er
 			}
 			sess.PrevRefreshHash, sess.RefreshHash = sess.RefreshHash, next.Hash()
 			sess.Generation, sess.RotatedAt, sess.LastSeenAt = next.Generation, now, now
+			if s.sessions != nil {
+				s.sessions.update(sess.ID, func(e *cachedSession) { e.sess = *sess })
+			}
 			s.audit(ctx, &AuditEvent{At: now, Type: AuditRefresh, UserID: sess.UserID, SessionID: sess.ID, IP: d.IP, UserAgent: d.UserAgent, Outcome: "ok"})
 			return s.grant(nil, sess, next, now)
 

@@ -33,6 +33,11 @@ type Config struct {
 	Now      func() time.Time // nil means time.Now
 	Rand     io.Reader        // nil means crypto/rand.Reader
 	Logger   *slog.Logger     // nil means discard
+	Cache    CacheConfig
+	// Stateless skips the session check and verifies every signature: a
+	// benchmark baseline only, never a production mode (a stolen token
+	// would live until it expires).
+	Stateless bool
 }
 
 // Service applies every authentication rule: sign-up, login, refresh,
@@ -59,6 +64,14 @@ type Service struct {
 	// dummyHash is verified against when an email is unknown, so an unknown
 	// email costs the same password-hash verification as a wrong password.
 	dummyHash string
+
+	// Per-request caches (cache.go); nil when disabled. cacheTrusted is set
+	// by the revocation follower only while it is caught up.
+	tokens       *tokenCache
+	sessions     *sessionCache
+	users        *userCache
+	cacheTrusted atomic.Bool
+	stateless    bool
 
 	lastKeyReload atomic.Int64 // unix nanos, rate-limits reloads on unknown kid
 	touching      sync.Map     // SessionID -> struct{}: last-seen writes in flight
@@ -88,6 +101,25 @@ func NewService(ctx context.Context, st Store, secret *Secret, hasher PasswordHa
 		Rand:       cfg.Rand,
 		Logger:     cfg.Logger,
 		touchSlots: make(chan struct{}, 4),
+		stateless:  cfg.Stateless,
+	}
+	if !cfg.Cache.Disabled {
+		n, m := cfg.Cache.Tokens, cfg.Cache.Sessions
+		if n <= 0 {
+			n = 100_000
+		}
+		if m <= 0 {
+			m = 100_000
+		}
+		// A cached session is re-read at least once per grace window, so a
+		// rotation on another node is seen before the tokens it superseded
+		// must die. A zero window means every request reads the store.
+		ttl := min(cfg.Policy.RefreshGrace, 10*time.Second)
+		s.tokens = newTokenCache(n)
+		s.users = newUserCache(m)
+		if ttl > 0 {
+			s.sessions = newSessionCache(m, ttl)
+		}
 	}
 	s.verifier = &token.Verifier{Issuer: cfg.Issuer, Audience: cfg.Audience, Leeway: token.MaxLeeway, Keys: keyLookup{s}}
 	if err := checkSecret(ctx, st, secret); err != nil {

@@ -27,6 +27,11 @@ func (s *Service) revoked(revs ...Revocation) {
 	if len(revs) == 0 {
 		return
 	}
+	if s.sessions != nil {
+		for _, r := range revs {
+			s.sessions.invalidate(r.SessionID)
+		}
+	}
 	if s.OnRevoke != nil {
 		for _, r := range revs {
 			s.OnRevoke(r)

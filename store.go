@@ -48,6 +48,8 @@ type Store interface {
 	RevokeUserSessions(ctx context.Context, id UserID, except SessionID, reason RevokeReason, now time.Time) ([]Revocation, error)
 	// RevocationsAfter returns up to limit revocation events with Seq > after, oldest first.
 	RevocationsAfter(ctx context.Context, after int64, limit int) ([]Revocation, error)
+	// RevocationHead returns the highest Seq so far (0 when there is none).
+	RevocationHead(ctx context.Context) (int64, error)
 
 	AppendAudit(ctx context.Context, e *AuditEvent) error
 	AuditEvents(ctx context.Context, q AuditQuery) ([]*AuditEvent, error)

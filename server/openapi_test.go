@@ -12,9 +12,9 @@ import (
 )
 
 // allFeatures are the options that make the server register every route it
-// can. Any option that adds routes (the browser pages' PublicURL, say)
-// belongs here, so its routes must be documented too.
-var allFeatures = server.Options{}
+// can: any option that adds routes belongs here, so its routes must be
+// documented too. PublicURL turns on the HTML pages (tag "pages").
+var allFeatures = server.Options{PublicURL: "http://127.0.0.1:8080"}
 
 // docRoute turns a ServeMux pattern into the OpenAPI form "METHOD /path":
 // {$} (exact match) disappears, {name...} becomes {name}, and a subtree

@@ -23,6 +23,22 @@ func (s *Server) routes() {
 	s.mux.Handle("POST /v1/revoke", s.oauth(s.revoke))
 	s.mux.Handle("GET /.well-known/oauth-authorization-server", s.handle(s.metadata))
 
+	// Browser pages: cookies instead of bearer tokens, HTML instead of JSON.
+	// Every state change is a POST behind the cross-origin check; docs/web.md.
+	if p := s.pages; p != nil {
+		s.mux.Handle("GET /{$}", http.RedirectHandler("/account", http.StatusSeeOther))
+		s.mux.Handle("GET /signup", p.Public(p.SignupForm))
+		s.mux.Handle("POST /signup", p.Public(p.Signup))
+		s.mux.Handle("GET /login", p.Public(p.LoginForm))
+		s.mux.Handle("POST /login", p.Public(p.Login))
+		s.mux.Handle("GET /account", p.Private(p.Account))
+		s.mux.Handle("POST /account/password", p.Private(p.ChangePassword))
+		s.mux.Handle("POST /account/sessions/{id}/sign-out", p.Private(p.SignOutDevice))
+		s.mux.Handle("POST /account/sign-out-others", p.Private(p.SignOutOthers))
+		s.mux.Handle("POST /logout", p.Private(p.Logout))
+		s.mux.Handle("GET /static/", p.Static())
+	}
+
 	s.handler = s.logRequests(s.recoverPanics(securityHeaders(http.HandlerFunc(s.dispatch))))
 }
 

@@ -1,5 +1,6 @@
-// Package server is latch's HTTP interface: the JSON API v1, the JWKS and
-// the health endpoints, behind one http.Handler.
+// Package server is latch's HTTP interface: the JSON API v1, the JWKS, the
+// health endpoints and the browser pages (package web), behind one
+// http.Handler.
 package server
 
 import (
@@ -9,6 +10,7 @@ import (
 	"sync"
 
 	"github.com/latchauth/latch"
+	"github.com/latchauth/latch/server/web"
 )
 
 // Server routes HTTP requests to a latch.Service.
@@ -19,6 +21,7 @@ type Server struct {
 	mux     *routeMux
 	handler http.Handler
 	ready   func(ctx context.Context) error
+	pages   *web.Handler // nil: no browser pages
 
 	streams  chan struct{} // one slot per open event stream
 	stopping chan struct{} // closed by EndStreams
@@ -36,6 +39,11 @@ type Options struct {
 	// Ready, if set, is consulted by /readyz in addition to the store ping
 	// (for example: migrations are current).
 	Ready func(ctx context.Context) error
+	// PublicURL is the URL browsers reach latch at (the issuer). When set,
+	// the browser pages are served: with https their cookies are Secure
+	// with the __Host- prefix; plain http works only on a loopback host, and
+	// any other http URL leaves the pages off (logged as an error).
+	PublicURL string
 	// MaxEventStreams bounds the open revocation feeds (default 64); more
 	// get 503 busy with Retry-After.
 	MaxEventStreams int
@@ -50,6 +58,14 @@ func New(svc *latch.Service, store pinger, o Options) *Server {
 	s.streams = make(chan struct{}, o.MaxEventStreams)
 	if s.logger == nil {
 		s.logger = slog.New(slog.DiscardHandler)
+	}
+	if o.PublicURL != "" {
+		p, err := web.New(svc, web.Options{PublicURL: o.PublicURL, Logger: s.logger, Device: deviceOf, Authenticated: logPrincipal})
+		if err != nil {
+			s.logger.Error("browser pages are off", "err", err)
+		} else {
+			s.pages = p
+		}
 	}
 	s.routes()
 	return s

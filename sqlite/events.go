@@ -12,9 +12,11 @@ import (
 )
 
 func (s *Store) AppendAudit(ctx context.Context, e *latch.AuditEvent) error {
-	err := s.w.QueryRowContext(ctx, `INSERT INTO audit_events (at, type, user_id, session_id, email, ip, user_agent, outcome, detail)
-		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id`,
-		ms(e.At), string(e.Type), e.UserID, e.SessionID, e.Email, e.IP, e.UserAgent, e.Outcome, e.Detail).Scan(&e.ID)
+	err := s.inTx(ctx, func(tx *sql.Tx) error {
+		return tx.QueryRowContext(ctx, `INSERT INTO audit_events (at, type, user_id, session_id, email, ip, user_agent, outcome, detail)
+			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id`,
+			ms(e.At), string(e.Type), e.UserID, e.SessionID, e.Email, e.IP, e.UserAgent, e.Outcome, e.Detail).Scan(&e.ID)
+	})
 	if err != nil {
 		return fmt.Errorf("sqlite: append audit: %w", err)
 	}
@@ -85,8 +87,11 @@ func (s *Store) SigningKeys(ctx context.Context) ([]*latch.StoredKey, error) {
 }
 
 func (s *Store) AddSigningKey(ctx context.Context, k *latch.StoredKey) error {
-	_, err := s.w.ExecContext(ctx, `INSERT INTO signing_keys (id, algorithm, public_key, sealed_key, created_at, retired_at) VALUES (?, ?, ?, ?, ?, ?)`,
-		k.ID, k.Algorithm, k.PublicKey, k.SealedKey, ms(k.CreatedAt), nullMS(k.RetiredAt))
+	err := s.inTx(ctx, func(tx *sql.Tx) error {
+		_, err := tx.ExecContext(ctx, `INSERT INTO signing_keys (id, algorithm, public_key, sealed_key, created_at, retired_at) VALUES (?, ?, ?, ?, ?, ?)`,
+			k.ID, k.Algorithm, k.PublicKey, k.SealedKey, ms(k.CreatedAt), nullMS(k.RetiredAt))
+		return err
+	})
 	if isUnique(err) {
 		return fmt.Errorf("sqlite: add signing key: %w", latch.ErrConflict)
 	}
@@ -97,11 +102,17 @@ func (s *Store) AddSigningKey(ctx context.Context, k *latch.StoredKey) error {
 }
 
 func (s *Store) SetSigningKeyRetired(ctx context.Context, id string, at time.Time) error {
-	res, err := s.w.ExecContext(ctx, `UPDATE signing_keys SET retired_at = coalesce(retired_at, ?) WHERE id = ?`, ms(at), id)
+	err := s.inTx(ctx, func(tx *sql.Tx) error {
+		res, err := tx.ExecContext(ctx, `UPDATE signing_keys SET retired_at = coalesce(retired_at, ?) WHERE id = ?`, ms(at), id)
+		if err != nil {
+			return err
+		}
+		return mustAffect(res, "retire signing key")
+	})
 	if err != nil {
-		return fmt.Errorf("sqlite: retire signing key: %w", err)
+		return fmt.Errorf("sqlite: %w", err)
 	}
-	return mustAffect(res, "retire signing key")
+	return nil
 }
 
 func (s *Store) Meta(ctx context.Context, key string) (string, error) {

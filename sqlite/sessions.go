@@ -11,11 +11,14 @@ import (
 )
 
 func (s *Store) CreateSession(ctx context.Context, ss *latch.Session) error {
-	_, err := s.w.ExecContext(ctx, `INSERT INTO sessions
-		(id, user_id, created_at, last_seen_at, expires_at, ip, user_agent, generation, refresh_hash, prev_refresh_hash, rotated_at, revoked_at, revoke_reason)
-		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, NULL, NULL)`,
-		ss.ID, ss.UserID, ms(ss.CreatedAt), ms(ss.LastSeenAt), ms(ss.ExpiresAt), ss.IP, ss.UserAgent,
-		int64(ss.Generation), ss.RefreshHash[:], nullHash(ss.PrevRefreshHash), nullMS(ss.RotatedAt))
+	err := s.inTx(ctx, func(tx *sql.Tx) error {
+		_, err := tx.ExecContext(ctx, `INSERT INTO sessions
+			(id, user_id, created_at, last_seen_at, expires_at, ip, user_agent, generation, refresh_hash, prev_refresh_hash, rotated_at, revoked_at, revoke_reason)
+			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, NULL, NULL)`,
+			ss.ID, ss.UserID, ms(ss.CreatedAt), ms(ss.LastSeenAt), ms(ss.ExpiresAt), ss.IP, ss.UserAgent,
+			int64(ss.Generation), ss.RefreshHash[:], nullHash(ss.PrevRefreshHash), nullMS(ss.RotatedAt))
+		return err
+	})
 	if isUnique(err) {
 		return fmt.Errorf("sqlite: create session: %w", latch.ErrConflict)
 	}
@@ -94,21 +97,32 @@ func (s *Store) SessionsByUser(ctx context.Context, id latch.UserID, endedSince 
 }
 
 func (s *Store) RotateRefresh(ctx context.Context, id latch.SessionID, from uint64, next latch.TokenHash, now time.Time) error {
-	res, err := s.w.ExecContext(ctx, `UPDATE sessions
-		SET generation = generation + 1, prev_refresh_hash = refresh_hash, refresh_hash = ?, rotated_at = ?, last_seen_at = ?
-		WHERE id = ? AND generation = ? AND revoked_at IS NULL`,
-		next[:], ms(now), ms(now), id, int64(from))
+	var n int64
+	err := s.inTx(ctx, func(tx *sql.Tx) error {
+		res, err := tx.ExecContext(ctx, `UPDATE sessions
+			SET generation = generation + 1, prev_refresh_hash = refresh_hash, refresh_hash = ?, rotated_at = ?, last_seen_at = ?
+			WHERE id = ? AND generation = ? AND revoked_at IS NULL`,
+			next[:], ms(now), ms(now), id, int64(from))
+		if err != nil {
+			return err
+		}
+		n, err = res.RowsAffected()
+		return err
+	})
 	if err != nil {
 		return fmt.Errorf("sqlite: rotate refresh %s: %w", id, err)
 	}
-	if n, err := res.RowsAffected(); err != nil || n == 0 {
+	if n == 0 {
 		return fmt.Errorf("sqlite: rotate refresh %s: %w", id, latch.ErrConflict)
 	}
 	return nil
 }
 
 func (s *Store) TouchSession(ctx context.Context, id latch.SessionID, at time.Time) error {
-	_, err := s.w.ExecContext(ctx, `UPDATE sessions SET last_seen_at = max(last_seen_at, ?) WHERE id = ?`, ms(at), id)
+	err := s.inTx(ctx, func(tx *sql.Tx) error {
+		_, err := tx.ExecContext(ctx, `UPDATE sessions SET last_seen_at = max(last_seen_at, ?) WHERE id = ?`, ms(at), id)
+		return err
+	})
 	if err != nil {
 		return fmt.Errorf("sqlite: touch session %s: %w", id, err)
 	}
@@ -216,4 +230,12 @@ func (s *Store) RevocationsAfter(ctx context.Context, after int64, limit int) ([
 		revs = append(revs, r)
 	}
 	return revs, rows.Err()
+}
+
+func (s *Store) RevocationHead(ctx context.Context) (int64, error) {
+	var seq int64
+	if err := s.r.QueryRowContext(ctx, `SELECT coalesce(max(seq), 0) FROM revocations`).Scan(&seq); err != nil {
+		return 0, fmt.Errorf("sqlite: revocation head: %w", err)
+	}
+	return seq, nil
 }

@@ -33,9 +33,10 @@ func Migrations() fs.FS {
 
 // Store is a latch.Store on one SQLite file.
 type Store struct {
-	path string
-	w    *sql.DB // the single writer
-	r    *sql.DB // readers
+	path   string
+	w      *sql.DB // the single writer connection, owned by writer
+	r      *sql.DB // readers
+	writes *writer
 }
 
 var _ latch.Store = (*Store)(nil)
@@ -78,7 +79,7 @@ func Open(ctx context.Context, path string) (*Store, error) {
 	}
 	r.SetMaxOpenConns(max(4, 2*runtime.NumCPU()))
 	r.SetMaxIdleConns(max(4, 2*runtime.NumCPU()))
-	return &Store{path: path, w: w, r: r}, nil
+	return &Store{path: path, w: w, r: r, writes: newWriter(w)}, nil
 }
 
 // Migrate applies pending schema migrations.
@@ -93,6 +94,7 @@ func (s *Store) CheckSchema(ctx context.Context) error {
 
 // Close closes both pools.
 func (s *Store) Close() error {
+	s.writes.close()
 	return errors.Join(s.r.Close(), s.w.Close())
 }
 
@@ -127,15 +129,8 @@ func fromNullMS(v sql.NullInt64) time.Time {
 	return fromMS(v.Int64)
 }
 
-// inTx runs fn in an immediate transaction on the writer.
+// inTx runs fn atomically and durably, grouped with concurrent writes
+// (writer.go). Every write of the store goes through it.
 func (s *Store) inTx(ctx context.Context, fn func(tx *sql.Tx) error) error {
-	tx, err := s.w.BeginTx(ctx, nil)
-	if err != nil {
-		return err
-	}
-	if err := fn(tx); err != nil {
-		tx.Rollback()
-		return err
-	}
-	return tx.Commit()
+	return s.writes.do(ctx, fn)
 }

@@ -19,9 +19,12 @@ func isUnique(err error) bool {
 }
 
 func (s *Store) CreateUser(ctx context.Context, u *latch.User) error {
-	_, err := s.w.ExecContext(ctx,
-		`INSERT INTO users (id, email, email_key, password_hash, created_at, disabled_at) VALUES (?, ?, ?, ?, ?, ?)`,
-		u.ID, u.Email, u.EmailKey(), u.PasswordHash, ms(u.CreatedAt), nullMS(u.DisabledAt))
+	err := s.inTx(ctx, func(tx *sql.Tx) error {
+		_, err := tx.ExecContext(ctx,
+			`INSERT INTO users (id, email, email_key, password_hash, created_at, disabled_at) VALUES (?, ?, ?, ?, ?, ?)`,
+			u.ID, u.Email, u.EmailKey(), u.PasswordHash, ms(u.CreatedAt), nullMS(u.DisabledAt))
+		return err
+	})
 	if isUnique(err) {
 		return fmt.Errorf("sqlite: create user: %w", latch.ErrConflict)
 	}
@@ -88,11 +91,17 @@ func (s *Store) ListUsers(ctx context.Context) ([]*latch.User, error) {
 }
 
 func (s *Store) SetPasswordHash(ctx context.Context, id latch.UserID, hash string) error {
-	res, err := s.w.ExecContext(ctx, `UPDATE users SET password_hash = ? WHERE id = ?`, hash, id)
+	err := s.inTx(ctx, func(tx *sql.Tx) error {
+		res, err := tx.ExecContext(ctx, `UPDATE users SET password_hash = ? WHERE id = ?`, hash, id)
+		if err != nil {
+			return err
+		}
+		return mustAffect(res, "set password hash")
+	})
 	if err != nil {
-		return fmt.Errorf("sqlite: set password hash: %w", err)
+		return fmt.Errorf("sqlite: %w", err)
 	}
-	return mustAffect(res, "set password hash")
+	return nil
 }
 
 func (s *Store) ChangePassword(ctx context.Context, id latch.UserID, hash string, keep latch.SessionID, now time.Time) ([]latch.Revocation, error) {

@@ -12,13 +12,12 @@ import (
 
 	"github.com/latchauth/latch"
 	"github.com/latchauth/latch/password"
-	"github.com/latchauth/latch/sqlite"
 )
 
 // app is a configured service on an open, migrated store.
 type app struct {
 	cfg    Config
-	store  *sqlite.Store
+	store  store
 	svc    *latch.Service
 	logger *slog.Logger
 }
@@ -36,7 +35,7 @@ func newLogger(w io.Writer, cfg Config) *slog.Logger {
 // openApp opens the database, applies migrations, loads the secret (creating
 // it on a brand-new installation) and builds the service.
 func openApp(ctx context.Context, cfg Config, logger *slog.Logger) (_ *app, err error) {
-	st, err := sqlite.Open(ctx, cfg.DB)
+	st, err := openStore(ctx, cfg)
 	if err != nil {
 		return nil, err
 	}
@@ -47,10 +46,10 @@ func openApp(ctx context.Context, cfg Config, logger *slog.Logger) (_ *app, err 
 	}()
 	n, err := st.Migrate(ctx, nil)
 	if err != nil {
-		return nil, fmt.Errorf("database %s: %w", cfg.DB, err)
+		return nil, fmt.Errorf("database %s: %w", cfg.dbForLogs(), err)
 	}
 	if n > 0 {
-		logger.Info("applied database migrations", "count", n, "db", cfg.DB)
+		logger.Info("applied database migrations", "count", n, "db", cfg.dbForLogs())
 	}
 	secret, err := loadSecret(ctx, st, cfg.SecretFile, logger)
 	if err != nil {
@@ -58,6 +57,7 @@ func openApp(ctx context.Context, cfg Config, logger *slog.Logger) (_ *app, err 
 	}
 	svc, err := latch.NewService(ctx, st, secret, password.New(password.Options{}), latch.Config{
 		Issuer: cfg.Issuer, Audience: cfg.Audience, Policy: cfg.policy(), Logger: logger,
+		Cache: latch.CacheConfig{Disabled: cfg.NoCache}, Stateless: cfg.BenchStateless,
 	})
 	if err != nil {
 		return nil, err

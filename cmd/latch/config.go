@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/latchauth/latch"
+	"github.com/latchauth/latch/postgres"
 )
 
 // Config is the effective configuration of a latch process. Flags override
@@ -28,6 +29,8 @@ type Config struct {
 	ShutdownTimeout time.Duration
 	LogFormat       string
 	LogLevel        string
+	NoCache         bool
+	BenchStateless  bool
 }
 
 func defaultConfig() Config {
@@ -48,8 +51,8 @@ func defaultConfig() Config {
 // register binds every option to fs. docs/configuration.md lists them.
 func (c *Config) register(fs *flag.FlagSet) {
 	fs.StringVar(&c.Addr, "addr", c.Addr, "listen address `host:port`")
-	fs.StringVar(&c.DB, "db", c.DB, "SQLite database `file`")
-	fs.StringVar(&c.SecretFile, "secret-file", c.SecretFile, "`file` holding the installation secret (default: latch.secret beside the database; created on first start)")
+	fs.StringVar(&c.DB, "db", c.DB, "SQLite database `file`, or a postgres:// URL (pool size: ?pool_max_conns=N)")
+	fs.StringVar(&c.SecretFile, "secret-file", c.SecretFile, "`file` holding the installation secret (default: latch.secret beside a SQLite database; created on first start; required with PostgreSQL)")
 	fs.StringVar(&c.Issuer, "issuer", c.Issuer, "token issuer `URL` (iss) (default http://<addr>)")
 	fs.StringVar(&c.Audience, "audience", c.Audience, "token audience (aud) (default: the issuer)")
 	fs.DurationVar(&c.AccessTTL, "access-token-ttl", c.AccessTTL, "access token lifetime")
@@ -59,6 +62,8 @@ func (c *Config) register(fs *flag.FlagSet) {
 	fs.DurationVar(&c.ShutdownTimeout, "shutdown-timeout", c.ShutdownTimeout, "how long SIGTERM waits for in-flight requests")
 	fs.StringVar(&c.LogFormat, "log-format", c.LogFormat, "log format: text or json")
 	fs.StringVar(&c.LogLevel, "log-level", c.LogLevel, "log level: debug, info, warn or error")
+	fs.BoolVar(&c.NoCache, "no-cache", c.NoCache, "verify every signature and read the session from the database on every request (benchmark baseline)")
+	fs.BoolVar(&c.BenchStateless, "insecure-bench-stateless", c.BenchStateless, "BENCHMARK ONLY: skip the session check entirely (revoked tokens stay valid); refused unless --addr is a loopback address")
 }
 
 // envName is the environment variable of a flag: --access-token-ttl is
@@ -121,10 +126,21 @@ func (c *Config) finish() error {
 	if c.Audience == "" {
 		c.Audience = c.Issuer
 	}
-	if c.DB == "" {
+	switch {
+	case c.DB == "":
 		bad("db", "must not be empty")
-	}
-	if c.SecretFile == "" && c.DB != "" {
+	case postgres.IsURL(c.DB):
+		if _, err := url.Parse(c.DB); err != nil {
+			bad("db", "is not a valid URL")
+		}
+		// Every node must seal and open signing keys with the same secret,
+		// and a database server has no "beside" to put a file in.
+		if c.SecretFile == "" {
+			bad("secret-file", "is required with a PostgreSQL database: give every node the same secret file")
+		}
+	case strings.Contains(c.DB, "://"):
+		bad("db", "must be a file path or a postgres:// URL")
+	case c.SecretFile == "":
 		c.SecretFile = filepath.Join(filepath.Dir(c.DB), "latch.secret")
 	}
 	switch {
@@ -142,6 +158,11 @@ func (c *Config) finish() error {
 	}
 	if c.ShutdownTimeout <= 0 {
 		bad("shutdown-timeout", "must be positive")
+	}
+	if c.BenchStateless {
+		if ip := net.ParseIP(host); ip == nil || !ip.IsLoopback() {
+			bad("insecure-bench-stateless", "only allowed with a loopback --addr: it lets revoked tokens through")
+		}
 	}
 	if c.LogFormat != "text" && c.LogFormat != "json" {
 		bad("log-format", "must be text or json")

@@ -147,12 +147,28 @@ func TestServeEndToEnd(t *testing.T) {
 	if err != nil || !strings.Contains(out, "active") {
 		t.Fatalf("sessions list: %v\n%s", err, out)
 	}
+	// Warm the server's session cache, so the CLI's change must reach it
+	// through the revocation follower (it polls the SQLite file every 25ms).
+	for range 3 {
+		if code, _ := call(t, "GET", base+"/v1/me", "", at2); code != 200 {
+			t.Fatalf("me = %d", code)
+		}
+	}
 	if out, err := cli(t, dir, "", "users", "disable", "--email", "e2e@example.com"); err != nil {
 		t.Fatalf("users disable: %v %s", err, out)
 	}
-	if code, _ := call(t, "GET", base+"/v1/me", "", at2); code != 401 {
-		t.Fatalf("me after disable = %d, want 401", code)
+	disabledAt := time.Now()
+	for {
+		code, _ := call(t, "GET", base+"/v1/me", "", at2)
+		if code == 401 {
+			break
+		}
+		if code != 200 || time.Since(disabledAt) > 2*time.Second {
+			t.Fatalf("me after disable = %d after %v, want 401 within the follower's poll interval", code, time.Since(disabledAt))
+		}
+		time.Sleep(time.Millisecond)
 	}
+	t.Logf("CLI disable took effect on the running server after %v", time.Since(disabledAt))
 	if code, m := call(t, "POST", base+"/v1/login", `{"email":"e2e@example.com","password":"correct horse battery"}`, ""); code != 403 || m["code"] != "account_disabled" {
 		t.Fatalf("login while disabled = %d %v", code, m)
 	}

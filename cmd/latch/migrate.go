@@ -5,8 +5,6 @@ import (
 	"errors"
 	"flag"
 	"fmt"
-
-	"github.com/latchauth/latch/sqlite"
 )
 
 const migrateUsage = `Usage: latch migrate [flags]
@@ -25,15 +23,15 @@ func migrateCmd(ctx context.Context, env *environ, args []string) error {
 	if err != nil {
 		return err
 	}
-	st, err := sqlite.Open(ctx, cfg.DB)
+	st, err := openStore(ctx, cfg)
 	if err != nil {
 		return err
 	}
 	defer st.Close()
 	n, err := st.Migrate(ctx, nil)
 	if err != nil {
-		return fmt.Errorf("database %s: %w", cfg.DB, err)
+		return fmt.Errorf("database %s: %w", cfg.dbForLogs(), err)
 	}
-	fmt.Fprintf(env.stdout, "applied %d migration(s); %s is current\n", n, cfg.DB)
+	fmt.Fprintf(env.stdout, "applied %d migration(s); %s is current\n", n, cfg.dbForLogs())
 	return nil
 }

@@ -7,8 +7,10 @@ import (
 	"fmt"
 	"net"
 	"net/http"
+	"runtime/debug"
 	"time"
 
+	"github.com/latchauth/latch"
 	"github.com/latchauth/latch/server"
 )
 
@@ -17,7 +19,10 @@ const serveUsage = `Usage: latch serve [flags]
 Runs the HTTP server. With no flags it listens on 127.0.0.1:8080 and keeps
 everything in the SQLite file latch.db in the working directory, creating it,
 the installation secret (latch.secret) and the first signing key on first
-start. Every flag can also be set with its LATCH_* environment variable
+start. With --db postgres://USER:PASSWORD@HOST/DB (or LATCH_DB) it uses that
+PostgreSQL database instead, so several nodes can share it; then
+--secret-file is required and must hold the same secret on every node.
+Every flag can also be set with its LATCH_* environment variable
 (--access-token-ttl is LATCH_ACCESS_TOKEN_TTL); flags win.
 
 Flags:
@@ -60,11 +65,15 @@ func serve(ctx context.Context, env *environ, args []string) error {
 	}
 	defer a.Close()
 
+	// Start-up hashed a dummy password (argon2id takes 19 MiB): hand that
+	// memory back now rather than whenever the scavenger gets to it.
+	debug.FreeOSMemory()
+
 	ln, err := net.Listen("tcp", cfg.Addr)
 	if err != nil {
 		return fmt.Errorf("listen: %w", err)
 	}
-	handler := server.New(a.svc, a.store, server.Options{Logger: logger, Ready: a.store.CheckSchema})
+	handler := server.New(a.svc, a.store, server.Options{Logger: logger, Ready: a.store.CheckSchema, PublicURL: cfg.Issuer})
 	srv := &http.Server{
 		Handler:           handler,
 		ReadHeaderTimeout: 5 * time.Second,
@@ -76,7 +85,20 @@ func serve(ctx context.Context, env *environ, args []string) error {
 	}
 	// Shutdown waits for handlers; event streams end only when told to.
 	srv.RegisterOnShutdown(handler.EndStreams)
-	logger.Info("latch listening", "addr", ln.Addr().String(), "db", cfg.DB, "issuer", cfg.Issuer, "version", version())
+	if cfg.BenchStateless {
+		logger.Warn("INSECURE BENCHMARK MODE: sessions are not checked; revoked tokens stay valid until they expire")
+	}
+	// The follower keeps the session cache honest across processes; until
+	// it has caught up, every request reads the database.
+	fctx, stopFollower := context.WithCancel(context.Background())
+	followerDone := make(chan struct{})
+	go func() {
+		defer close(followerDone)
+		a.svc.FollowRevocations(fctx, latch.FollowerConfig{})
+	}()
+	defer func() { stopFollower(); <-followerDone }()
+
+	logger.Info("latch listening", "addr", ln.Addr().String(), "db", cfg.dbForLogs(), "issuer", cfg.Issuer, "version", version())
 
 	errc := make(chan error, 1)
 	go func() { errc <- srv.Serve(ln) }()

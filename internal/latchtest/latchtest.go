@@ -71,6 +71,13 @@ type Options struct {
 	DBPath string
 	Secret *latch.Secret
 	Clock  *Clock
+	Cache  latch.CacheConfig
+	// Follow runs the revocation follower (polling every 5ms) and waits
+	// until the session cache is trusted.
+	Follow bool
+	// Wrap, if set, wraps the store the service uses (Env.Store stays the
+	// real one).
+	Wrap func(latch.Store) latch.Store
 }
 
 // Secret returns a fixed test secret.
@@ -111,7 +118,11 @@ func New(t testing.TB, o Options) *Env {
 		t.Fatal(err)
 	}
 	logs := new(SyncBuffer)
-	svc, err := latch.NewService(ctx, st, o.Secret, o.Hasher, latch.Config{
+	var svcStore latch.Store = st
+	if o.Wrap != nil {
+		svcStore = o.Wrap(st)
+	}
+	svc, err := latch.NewService(ctx, svcStore, o.Secret, o.Hasher, latch.Config{
 		Issuer: "http://latch.test", Audience: "http://latch.test", Policy: o.Policy,
 		Now:    o.Clock.Now,
 		Logger: slog.New(slog.NewTextHandler(logs, &slog.HandlerOptions{Level: slog.LevelDebug})),
@@ -120,7 +131,26 @@ func New(t testing.TB, o Options) *Env {
 		st.Close()
 		t.Fatal(err)
 	}
+	fctx, stop := context.WithCancel(context.Background())
+	followed := make(chan struct{})
+	if o.Follow {
+		go func() {
+			defer close(followed)
+			svc.FollowRevocations(fctx, latch.FollowerConfig{PollInterval: 5 * time.Millisecond})
+		}()
+		deadline := time.Now().Add(5 * time.Second)
+		for !svc.CacheTrusted() {
+			if time.Now().After(deadline) {
+				t.Fatal("revocation follower never caught up")
+			}
+			time.Sleep(time.Millisecond)
+		}
+	} else {
+		close(followed)
+	}
 	t.Cleanup(func() {
+		stop()
+		<-followed
 		svc.Close()
 		st.Close()
 	})

@@ -30,8 +30,10 @@ var ErrPending = errors.New("database migrations are pending; run latch migrate"
 func provider(db *sql.DB, dialect goose.Dialect, fsys fs.FS, logger *slog.Logger) (*goose.Provider, error) {
 	opts := []goose.ProviderOption{goose.WithDisableGlobalRegistry(true)}
 	if dialect == Postgres {
-		// Nodes starting together take turns instead of racing the DDL.
-		locker, err := lock.NewPostgresSessionLocker()
+		// Nodes starting together take turns instead of racing the DDL. A
+		// waiting node retries every second (goose's default is 5s), for up
+		// to five minutes.
+		locker, err := lock.NewPostgresSessionLocker(lock.WithLockTimeout(1, 300))
 		if err != nil {
 			return nil, err
 		}
