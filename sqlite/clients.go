@@ -16,8 +16,11 @@ var (
 )
 
 func (s *Store) CreateClient(ctx context.Context, c *latch.Client) error {
-	_, err := s.w.ExecContext(ctx, `INSERT INTO clients (name, secret_hash, created_at) VALUES (?, ?, ?)`,
-		c.Name, c.SecretHash[:], ms(c.CreatedAt))
+	err := s.inTx(ctx, func(tx *sql.Tx) error {
+		_, err := tx.ExecContext(ctx, `INSERT INTO clients (name, secret_hash, created_at) VALUES (?, ?, ?)`,
+			c.Name, c.SecretHash[:], ms(c.CreatedAt))
+		return err
+	})
 	if isUnique(err) {
 		return fmt.Errorf("sqlite: create client %s: %w", c.Name, latch.ErrConflict)
 	}
@@ -73,11 +76,15 @@ func (s *Store) ListClients(ctx context.Context) ([]*latch.Client, error) {
 }
 
 func (s *Store) DeleteClient(ctx context.Context, name string) error {
-	res, err := s.w.ExecContext(ctx, `DELETE FROM clients WHERE name = ?`, name)
-	if err != nil {
-		return fmt.Errorf("sqlite: delete client %s: %w", name, err)
-	}
-	n, err := res.RowsAffected()
+	var n int64
+	err := s.inTx(ctx, func(tx *sql.Tx) error {
+		res, err := tx.ExecContext(ctx, `DELETE FROM clients WHERE name = ?`, name)
+		if err != nil {
+			return err
+		}
+		n, err = res.RowsAffected()
+		return err
+	})
 	if err != nil {
 		return fmt.Errorf("sqlite: delete client %s: %w", name, err)
 	}
