@@ -38,9 +38,24 @@ func (s *Service) FeedWindow() time.Duration { return s.Policy.AccessTTL + token
 // StartFeed decides where a feed begins. A receiver that resumes (it sent
 // Last-Event-ID) gets exactly the revocations after that id, however old;
 // a new one gets the replay window.
+//
+// A Last-Event-ID beyond the newest revocation cannot be honoured: the
+// database was restored from a backup (or belongs to another installation)
+// and its next revocations will reuse ids the receiver has already seen.
+// Resuming there would silently skip them, so such a receiver gets a fresh
+// replay instead, and the sync event then carries a head below its last id,
+// which tells it to start over.
 func (s *Service) StartFeed(ctx context.Context, lastEventID int64, resume bool) (FeedStart, error) {
 	if resume {
-		return FeedStart{After: lastEventID}, nil
+		head, err := s.store.RevocationHead(ctx)
+		if err != nil {
+			return FeedStart{}, unavailable(err)
+		}
+		if lastEventID <= head {
+			return FeedStart{After: lastEventID}, nil
+		}
+		s.logger().Warn("revocation feed: Last-Event-ID is beyond the newest revocation (restored database?); replaying afresh",
+			"last_event_id", lastEventID, "head", head)
 	}
 	since := s.now().Add(-s.FeedWindow())
 	if idx, ok := s.store.(RevocationIndex); ok {

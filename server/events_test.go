@@ -147,6 +147,18 @@ func TestEventsStream(t *testing.T) {
 	if m := next(t, ch2); m.Event != "sync" || m.ID != "1" || strings.Contains(m.Data, "since") {
 		t.Fatalf("resume sync: %+v", m)
 	}
+
+	// A Last-Event-ID beyond the newest revocation (a restored database)
+	// is not honoured: the receiver gets the replay window and a sync at
+	// the real head, below its id, so it knows to start over.
+	ch3, _ := openStream(t, h.srv.URL+"/v1/events", basic("notes", secret), "Last-Event-ID: 100000")
+	if m := next(t, ch3); m.ID != "1" || m.Event != "session-revoked" {
+		t.Fatalf("resume from beyond the head: first message %+v, want the replayed revocation", m)
+	}
+	m = next(t, ch3)
+	if err := json.Unmarshal([]byte(m.Data), &sync); m.Event != "sync" || sync.Seq != 1 || sync.Since == nil || err != nil {
+		t.Fatalf("resume from beyond the head: sync %+v (%v), want seq 1 with since", m, err)
+	}
 }
 
 func TestEventsRefusals(t *testing.T) {
