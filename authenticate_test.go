@@ -42,8 +42,8 @@ func TestAuthenticateExpiry(t *testing.T) {
 		want    string
 	}{
 		{"fresh", 0, ""},
-		{"within leeway after exp", policy.AccessTTL + 20*time.Second, ""},
-		{"access token expired", policy.AccessTTL + time.Minute, latch.CodeTokenExpired},
+		{"within leeway after exp", policy.AccessTTL + 4*time.Second, ""},
+		{"access token expired", policy.AccessTTL + 6*time.Second, latch.CodeTokenExpired},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

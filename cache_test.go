@@ -186,7 +186,7 @@ func TestCacheChecksExpiry(t *testing.T) {
 	env, cs := cachedEnv(t, latchtest.Options{})
 	g := signup(t, env, "exp@example.com")
 	warm(t, env, cs, g.AccessToken)
-	env.Clock.Advance(15*time.Minute + 31*time.Second)
+	env.Clock.Advance(15*time.Minute + 6*time.Second)
 	if got := authCode(t, env, g.AccessToken); got != latch.CodeTokenExpired {
 		t.Fatalf("expired cached token = %q, want token_expired", got)
 	}

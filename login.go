@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"time"
+	"unicode/utf8"
 )
 
 // Signup creates a user and signs them in.
@@ -51,6 +52,10 @@ func (s *Service) Login(ctx context.Context, email, pw string, d Device) (*Grant
 		return nil, &Error{Kind: KindInvalid, Code: CodeValidationFailed, Field: "email", Message: "email is required"}
 	case len(display) > maxEmailBytes:
 		return nil, &Error{Kind: KindInvalid, Code: CodeValidationFailed, Field: "email", Message: "email must be at most 254 bytes"}
+	case !utf8.ValidString(display) || !plainChars(display):
+		// No account can have such an address, so saying so reveals
+		// nothing; it also keeps junk out of the audit log.
+		return nil, &Error{Kind: KindInvalid, Code: CodeValidationFailed, Field: "email", Message: "email must not contain spaces, control or invisible formatting characters"}
 	case pw == "":
 		return nil, &Error{Kind: KindInvalid, Code: CodeValidationFailed, Field: "password", Message: "password is required"}
 	case len(pw) > MaxPasswordBytes:

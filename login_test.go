@@ -27,6 +27,13 @@ func TestSignupValidation(t *testing.T) {
 		{"no dot in domain", "bob@localhost", "12345678", latch.CodeValidationFailed, "email"},
 		{"space inside", "bo b@example.com", "12345678", latch.CodeValidationFailed, "email"},
 		{"control char", "bob\x00@example.com", "12345678", latch.CodeValidationFailed, "email"},
+		{"escape sequence", "\x1b[31mbob@example.com", "12345678", latch.CodeValidationFailed, "email"},
+		{"zero-width space", "al\u200bice@example.com", "12345678", latch.CodeValidationFailed, "email"},
+		{"bidi override", "al\u202eice@example.com", "12345678", latch.CodeValidationFailed, "email"},
+		{"invalid utf-8", "b\xffob@example.com", "12345678", latch.CodeValidationFailed, "email"},
+		{"domain literal", "a@[127.0.0.1]", "12345678", latch.CodeValidationFailed, "email"},
+		{"double dot domain", "a@example..com", "12345678", latch.CodeValidationFailed, "email"},
+		{"ok internationalized", "jürgen@bücher.example", "12345678", "", ""},
 		{"too long email", strings.Repeat("a", 250) + "@example.com", "12345678", latch.CodeValidationFailed, "email"},
 		{"local part over 64", strings.Repeat("a", 65) + "@example.com", "12345678", latch.CodeValidationFailed, "email"},
 		{"short password", "short@example.com", "1234567", latch.CodeValidationFailed, "password"},
@@ -107,6 +114,8 @@ func TestLoginValidation(t *testing.T) {
 		{"no password", "a@example.com", "", "password"},
 		{"huge password", "a@example.com", strings.Repeat("x", 1025), "password"},
 		{"huge email", strings.Repeat("a", 300) + "@example.com", testPassword, "email"},
+		{"terminal escapes", "\x1b]0;pwned\x07\x1b[2Jx@example.com", testPassword, "email"},
+		{"newline", "a@example.com\nFAKE row", testPassword, "email"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

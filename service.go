@@ -40,6 +40,12 @@ type Config struct {
 	Stateless bool
 }
 
+// ownLeeway is the clock-skew allowance when latch checks tokens it minted
+// itself: only the skew between latch nodes (NTP keeps it far below this),
+// so an expired token is refused within seconds, not the 30 s that other
+// verifiers (guard, other languages) may allow.
+const ownLeeway = 5 * time.Second
+
 // Service applies every authentication rule: sign-up, login, refresh,
 // per-request authentication, logout and revocation. Stores only persist.
 type Service struct {
@@ -121,7 +127,7 @@ func NewService(ctx context.Context, st Store, secret *Secret, hasher PasswordHa
 			s.sessions = newSessionCache(m, ttl)
 		}
 	}
-	s.verifier = &token.Verifier{Issuer: cfg.Issuer, Audience: cfg.Audience, Leeway: token.MaxLeeway, Keys: keyLookup{s}}
+	s.verifier = &token.Verifier{Issuer: cfg.Issuer, Audience: cfg.Audience, Leeway: ownLeeway, Keys: keyLookup{s}}
 	if err := checkSecret(ctx, st, secret); err != nil {
 		return nil, err
 	}

@@ -4,6 +4,7 @@ import (
 	"net/mail"
 	"strings"
 	"time"
+	"unicode"
 	"unicode/utf8"
 )
 
@@ -61,20 +62,32 @@ func validateEmail(email string) *Error {
 	case !utf8.ValidString(email):
 		return bad("email must be valid UTF-8")
 	}
-	for _, r := range email {
-		if r < 0x20 || r == 0x7f || r == ' ' {
-			return bad("email must not contain spaces or control characters")
-		}
+	if !plainChars(email) {
+		return bad("email must not contain spaces, control or invisible formatting characters")
 	}
 	addr, err := mail.ParseAddress(email)
 	if err != nil || addr.Name != "" || addr.Address != email {
 		return bad("email is not a valid address")
 	}
 	local, domain, _ := strings.Cut(email, "@")
-	if len(local) > 64 || !strings.Contains(domain, ".") || strings.HasPrefix(domain, ".") || strings.HasSuffix(domain, ".") {
+	if len(local) > 64 || !strings.Contains(domain, ".") || strings.HasPrefix(domain, ".") || strings.HasSuffix(domain, ".") ||
+		strings.Contains(domain, "..") || strings.ContainsAny(domain, "[]") {
 		return bad("email is not a valid address")
 	}
 	return nil
+}
+
+// plainChars reports whether s has no whitespace, control characters or
+// invisible formatting characters (zero-width spaces, bidirectional
+// overrides): they make two addresses look alike, and an operator's
+// terminal would interpret them.
+func plainChars(s string) bool {
+	for _, r := range s {
+		if unicode.IsSpace(r) || unicode.IsControl(r) || unicode.Is(unicode.Cf, r) || r == utf8.RuneError {
+			return false
+		}
+	}
+	return true
 }
 
 // validatePassword applies the length policy to a new password. field names

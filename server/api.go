@@ -1,6 +1,7 @@
 package server
 
 import (
+	"io"
 	"net/http"
 	"time"
 
@@ -208,7 +209,8 @@ func (s *Server) readyz(w http.ResponseWriter, r *http.Request) error {
 // rejectBody refuses a body on endpoints that take none, so a client that
 // thinks it is sending parameters learns it is not.
 func rejectBody(r *http.Request) error {
-	if r.ContentLength > 0 {
+	// Read rather than trust Content-Length: a chunked body has none.
+	if n, _ := io.ReadFull(r.Body, make([]byte, 1)); n > 0 || r.ContentLength > 0 {
 		return badRequest("invalid_request", "this endpoint takes no request body")
 	}
 	return nil

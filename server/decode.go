@@ -24,7 +24,10 @@ const (
 // size cap, a nesting cap, unique keys and known fields, and turns every
 // failure into a 4xx that names the problem.
 func decode[T any](w http.ResponseWriter, r *http.Request) (*T, error) {
-	mt, _, err := mime.ParseMediaType(r.Header.Get("Content-Type"))
+	mt, params, err := mime.ParseMediaType(r.Header.Get("Content-Type"))
+	if cs, ok := params["charset"]; ok && !strings.EqualFold(cs, "utf-8") {
+		err = errors.New("charset")
+	}
 	if err != nil || mt != "application/json" {
 		return nil, &httpError{status: http.StatusUnsupportedMediaType, code: "unsupported_media_type", message: "the request body must be application/json"}
 	}
@@ -42,7 +45,7 @@ func decode[T any](w http.ResponseWriter, r *http.Request) (*T, error) {
 	if err := strictjson.Check(body, maxJSONDepth); err != nil {
 		switch {
 		case errors.Is(err, strictjson.ErrDuplicateKey), errors.Is(err, strictjson.ErrTooDeep),
-			errors.Is(err, strictjson.ErrNotObject), errors.Is(err, strictjson.ErrTrailing):
+			errors.Is(err, strictjson.ErrNotObject), errors.Is(err, strictjson.ErrTrailing), errors.Is(err, strictjson.ErrEncoding):
 			return nil, badRequest("invalid_request", "invalid JSON: "+err.Error())
 		}
 		return nil, badRequest("invalid_request", "the request body is not valid JSON")

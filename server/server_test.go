@@ -54,7 +54,12 @@ func (r *response) str(t *testing.T, key string) string {
 // do sends a request; headers are given as "Name: value" strings.
 func (h *harness) do(method, path, body string, headers ...string) *response {
 	h.t.Helper()
-	req, err := http.NewRequestWithContext(h.t.Context(), method, h.srv.URL+path, strings.NewReader(body))
+	var rd io.Reader = strings.NewReader(body)
+	if b, ok := strings.CutPrefix(body, "chunked:"); ok {
+		body = b
+		rd = io.MultiReader(strings.NewReader(b)) // no length: sent chunked
+	}
+	req, err := http.NewRequestWithContext(h.t.Context(), method, h.srv.URL+path, rd)
 	if err != nil {
 		h.t.Fatal(err)
 	}

@@ -28,6 +28,15 @@ func TestCheck(t *testing.T) {
 		{"truncated", `{"a":`, 1, errAny},
 		{"garbage", `{a:1}`, 1, errAny},
 		{"empty input", ``, 1, errAny},
+		{"invalid utf-8", "{\"a\":\"\xff\"}", 1, ErrEncoding},
+		{"lone high surrogate", `{"a":"\ud800"}`, 1, ErrEncoding},
+		{"lone low surrogate", `{"a":"\udc00x"}`, 1, ErrEncoding},
+		{"high then non-low", `{"a":"\ud800\u0041"}`, 1, ErrEncoding},
+		{"reversed pair", `{"a":"\udc00\ud800"}`, 1, ErrEncoding},
+		{"valid pair", `{"a":"\ud83d\ude00"}`, 1, nil},
+		{"escaped backslash then u", `{"a":"\\ud800"}`, 1, nil},
+		{"plain escapes", `{"a":"\n\t\"\u00e9"}`, 1, nil},
+		{"surrogate in key", `{"\ud800":1}`, 1, ErrEncoding},
 		{"very deep", strings.Repeat(`{"a":`, 10000) + "1" + strings.Repeat("}", 10000), 8, ErrTooDeep},
 	}
 	for _, tt := range tests {
