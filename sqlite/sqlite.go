@@ -13,6 +13,7 @@ import (
 	"io/fs"
 	"log/slog"
 	"net/url"
+	"os"
 	"runtime"
 	"time"
 
@@ -61,6 +62,13 @@ func dsn(path string, readOnly bool) string {
 // Open opens (creating if needed) the database file at path. It does not
 // migrate; call Migrate or check with MigrationStatus.
 func Open(ctx context.Context, path string) (*Store, error) {
+	// The file holds password hashes and the audit log: create it readable
+	// by its owner only. SQLite gives the -wal and -shm files the same mode.
+	if f, err := os.OpenFile(path, os.O_RDWR|os.O_CREATE|os.O_EXCL, 0o600); err == nil {
+		f.Close()
+	} else if !errors.Is(err, fs.ErrExist) {
+		return nil, fmt.Errorf("sqlite: create %s: %w", path, err)
+	}
 	w, err := sql.Open("sqlite", dsn(path, false))
 	if err != nil {
 		return nil, fmt.Errorf("sqlite: open %s: %w", path, err)

@@ -3,6 +3,7 @@ package sqlite_test
 import (
 	"errors"
 	"fmt"
+	"os"
 	"path/filepath"
 	"sync"
 	"testing"
@@ -58,5 +59,27 @@ func TestGroupCommitIsolatesFailures(t *testing.T) {
 	st.Close()
 	if err := st.CreateUser(t.Context(), &latch.User{ID: "x", Email: "late@example.com"}); err == nil {
 		t.Fatal("write after Close succeeded")
+	}
+}
+
+// The database and its WAL are readable by their owner only.
+func TestFilePermissions(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "perm.db")
+	st, err := sqlite.Open(t.Context(), path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+	if _, err := st.Migrate(t.Context(), nil); err != nil {
+		t.Fatal(err)
+	}
+	for _, p := range []string{path, path + "-wal"} {
+		fi, err := os.Stat(p)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if fi.Mode().Perm()&0o077 != 0 {
+			t.Errorf("%s has mode %v, want no group or other access", p, fi.Mode().Perm())
+		}
 	}
 }
