@@ -109,6 +109,19 @@ func minTime(a, b time.Time) time.Time {
 // token of any generation counts: its tag proves latch issued it. An error
 // means the store could not answer.
 func (s *Service) RevokeToken(ctx context.Context, c *Client, raw string) error {
+	return s.endTokenSession(ctx, raw, ReasonTokenRevocation, "by client "+c.Name+" (token revocation)")
+}
+
+// SignOutToken ends the session a token belongs to with reason logout: a
+// browser that signs in again ends the session its old cookies held, so no
+// session lingers that nobody holds. Tokens latch did not issue are ignored.
+func (s *Service) SignOutToken(ctx context.Context, raw string) error {
+	return s.endTokenSession(ctx, raw, ReasonLogout, "replaced by a new sign-in in the same browser")
+}
+
+// endTokenSession revokes the session of a refresh token (any generation:
+// its tag proves latch issued it) or of a verified access token.
+func (s *Service) endTokenSession(ctx context.Context, raw string, reason RevokeReason, detail string) error {
 	now := s.now()
 	var sid SessionID
 	var owner UserID
@@ -135,14 +148,13 @@ func (s *Service) RevokeToken(ctx context.Context, c *Client, raw string) error 
 	if owner != "" && sess.UserID != owner {
 		return nil
 	}
-	r, err := s.store.RevokeSession(ctx, sid, ReasonTokenRevocation, now)
+	r, err := s.store.RevokeSession(ctx, sid, reason, now)
 	if err != nil && !errors.Is(err, ErrNotFound) {
 		return unavailable(err)
 	}
 	if r != nil {
 		s.revoked(*r)
-		s.audit(ctx, &AuditEvent{At: now, Type: AuditSessionRevoked, UserID: sess.UserID, SessionID: sid, Outcome: "ok",
-			Detail: "by client " + c.Name + " (token revocation)"})
+		s.audit(ctx, &AuditEvent{At: now, Type: AuditSessionRevoked, UserID: sess.UserID, SessionID: sid, Outcome: "ok", Detail: detail})
 	}
 	return nil
 }

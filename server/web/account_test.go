@@ -200,3 +200,27 @@ func TestEndedReasons(t *testing.T) {
 		}
 	}
 }
+
+// Signing in again in the same browser ends the session its old cookies
+// held: the devices list shows no session that nobody holds.
+func TestSignInAgainEndsOldSession(t *testing.T) {
+	e := newEnv(t, false)
+	e.signupUser("ann@example.com")
+	me := e.browser(uaFirefox)
+	me.mustLogin("ann@example.com")
+	first := sessionOf(t, me.access())
+	me.mustLogin("ann@example.com")
+	second := sessionOf(t, me.access())
+	if first == second {
+		t.Fatal("second sign-in reused the session")
+	}
+	if s := e.session(first); !s.Revoked() || s.RevokeReason != latch.ReasonLogout {
+		t.Fatalf("replaced session: revoked=%v reason=%q, want ended with logout", s.Revoked(), s.RevokeReason)
+	}
+	if s := e.session(second); s.Revoked() {
+		t.Fatal("the new session was ended")
+	}
+	if p := me.get("/account"); strings.Contains(p.body, "Sign out everywhere else") {
+		t.Error("account page offers to sign out other devices, but there are none")
+	}
+}

@@ -92,6 +92,20 @@ func (h *Handler) credentials(w http.ResponseWriter, r *http.Request, page, titl
 		h.render(w, r, statusFor(err), page, view{Title: title, Data: f})
 		return nil
 	}
+	// A browser that signs in again gives up the session its old cookies
+	// held: end it, so no session lingers on the devices list that nobody
+	// holds. Best effort: the new sign-in stands either way.
+	if old, err := h.cookies.read(r); err == nil {
+		for _, tok := range []string{old.refresh, old.access} {
+			if tok == "" {
+				continue
+			}
+			if err := h.svc.SignOutToken(r.Context(), tok); err != nil {
+				h.logger.Warn("could not end the session replaced by a new sign-in", "err", err)
+			}
+			break
+		}
+	}
 	h.cookies.set(w, g, h.now())
 	redirect(w, r, "/account")
 	return nil
