@@ -16,6 +16,9 @@ func (s *Server) routes() {
 	s.mux.Handle("GET /.well-known/jwks.json", s.handle(s.jwks))
 	s.mux.Handle("GET /healthz", s.handle(s.healthz))
 	s.mux.Handle("GET /readyz", s.handle(s.readyz))
+	if s.metrics != nil {
+		s.mux.Handle("GET /metrics", s.metrics)
+	}
 
 	// Browser pages: cookies instead of bearer tokens, HTML instead of JSON.
 	// Every state change is a POST behind the cross-origin check; docs/web.md.

@@ -7,6 +7,8 @@ import (
 	"context"
 	"log/slog"
 	"net/http"
+	"sync/atomic"
+	"time"
 
 	"github.com/latchauth/latch"
 	"github.com/latchauth/latch/server/web"
@@ -17,10 +19,22 @@ type Server struct {
 	latch   *latch.Service
 	store   pinger
 	logger  *slog.Logger
-	mux     *http.ServeMux
+	mux     *routeMux
 	handler http.Handler
 	ready   func(ctx context.Context) error
 	pages   *web.Handler // nil: no browser pages
+
+	observer RequestObserver // nil: none
+	metrics  http.Handler    // nil: no /metrics route
+	inFlight atomic.Int64
+	draining atomic.Bool
+}
+
+// RequestObserver is told about every request when it is done: its route
+// pattern ("" when nothing matched), status and duration. It runs on the
+// request path, once per request, so it must be cheap and must not block.
+type RequestObserver interface {
+	ObserveRequest(route string, status int, d time.Duration)
 }
 
 // pinger is the part of the store /readyz needs.
@@ -39,11 +53,16 @@ type Options struct {
 	// with the __Host- prefix; plain http works only on a loopback host, and
 	// any other http URL leaves the pages off (logged as an error).
 	PublicURL string
+	// Observer, if set, sees every request (Prometheus metrics).
+	Observer RequestObserver
+	// Metrics, if set, is served at GET /metrics.
+	Metrics http.Handler
 }
 
 // New returns a Server. store answers /readyz.
 func New(svc *latch.Service, store pinger, o Options) *Server {
-	s := &Server{latch: svc, store: store, logger: o.Logger, mux: http.NewServeMux(), ready: o.Ready}
+	s := &Server{latch: svc, store: store, logger: o.Logger, mux: &routeMux{ServeMux: http.NewServeMux()}, ready: o.Ready,
+		observer: o.Observer, metrics: o.Metrics}
 	if s.logger == nil {
 		s.logger = slog.New(slog.DiscardHandler)
 	}
@@ -62,4 +81,27 @@ func New(svc *latch.Service, store pinger, o Options) *Server {
 // ServeHTTP implements http.Handler.
 func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	s.handler.ServeHTTP(w, r)
+}
+
+// Drain makes /readyz report not-ready from now on: the process is shutting
+// down, and load balancers should send new requests elsewhere.
+func (s *Server) Drain() { s.draining.Store(true) }
+
+// InFlight returns the number of requests being served right now.
+func (s *Server) InFlight() int64 { return s.inFlight.Load() }
+
+// Routes returns every registered route pattern.
+func (s *Server) Routes() []string { return append([]string(nil), s.mux.patterns...) }
+
+// routeMux records the patterns registered on it, so the route list the
+// OpenAPI test checks is the mux's own, not a copy kept by hand.
+type routeMux struct {
+	*http.ServeMux
+	patterns []string
+}
+
+// Handle registers h for pattern and records the pattern.
+func (m *routeMux) Handle(pattern string, h http.Handler) {
+	m.patterns = append(m.patterns, pattern)
+	m.ServeMux.Handle(pattern, h)
 }

@@ -39,7 +39,10 @@ type Store struct {
 	writes *writer
 }
 
-var _ latch.Store = (*Store)(nil)
+var (
+	_ latch.Store          = (*Store)(nil)
+	_ latch.SessionCounter = (*Store)(nil)
+)
 
 // dsn builds a modernc.org/sqlite URI. synchronous=FULL: a revocation that
 // was acknowledged must survive a power cut, or a revoked session could
