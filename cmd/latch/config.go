@@ -179,9 +179,9 @@ func (c *Config) finish() error {
 		bad("shutdown-delay", "must be between 0s and 5m")
 	}
 	if c.MetricsAddr != "" {
-		if _, _, err := net.SplitHostPort(c.MetricsAddr); err != nil {
+		if _, mport, err := net.SplitHostPort(c.MetricsAddr); err != nil {
 			bad("metrics-addr", "must be host:port (%v)", err)
-		} else if c.MetricsAddr == c.Addr {
+		} else if c.MetricsAddr == c.Addr && mport != "0" {
 			bad("metrics-addr", "must differ from --addr (leave it empty to serve /metrics on --addr)")
 		}
 	}

@@ -108,9 +108,24 @@ type environ struct {
 	stdout, stderr io.Writer
 }
 
-// oneLine keeps error output to a single line: the lines of a joined error
-// (every bad option at once) are separated by "; ".
+// oneLine keeps error output to a single line: the lines of an error (every
+// bad option at once, a driver's list of addresses tried) are trimmed and
+// separated by "; ".
 func oneLine(err error) string {
-	s := strings.ReplaceAll(err.Error(), "\r", "")
-	return strings.ReplaceAll(strings.TrimSpace(s), "\n", "; ")
+	var b strings.Builder
+	for line := range strings.Lines(err.Error()) {
+		line = strings.TrimSpace(line)
+		if line == "" {
+			continue
+		}
+		if b.Len() > 0 {
+			if strings.HasSuffix(b.String(), ":") {
+				b.WriteString(" ")
+			} else {
+				b.WriteString("; ")
+			}
+		}
+		b.WriteString(line)
+	}
+	return b.String()
 }
