@@ -63,6 +63,7 @@ func (s *Server) signup(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
+	logGrant(r, g)
 	return writeGrant(w, http.StatusCreated, g)
 }
 
@@ -75,6 +76,7 @@ func (s *Server) login(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
+	logGrant(r, g)
 	return writeGrant(w, http.StatusOK, g)
 }
 
@@ -94,6 +96,7 @@ func (s *Server) refresh(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
+	logGrant(r, g)
 	return writeGrant(w, http.StatusOK, g)
 }
 

@@ -25,8 +25,9 @@ type latchProc struct {
 }
 
 var (
-	listenAddrRE  = regexp.MustCompile(`"latch listening".* addr=(\S+)`)
-	metricsAddrRE = regexp.MustCompile(`"latch listening".* metrics_addr=(\S+)`)
+	// Text or JSON: addr=127.0.0.1:1234 or "addr":"127.0.0.1:1234".
+	listenAddrRE  = regexp.MustCompile(`latch listening.*?\baddr"?[=:]"?([^\s",]+)`)
+	metricsAddrRE = regexp.MustCompile(`latch listening.*?\bmetrics_addr"?[=:]"?([^\s",]+)`)
 )
 
 // launch starts `latch serve --addr 127.0.0.1:0 args...` and waits until it

@@ -92,6 +92,9 @@ func (h *Handler) credentials(w http.ResponseWriter, r *http.Request, page, titl
 		h.render(w, r, statusFor(err), page, view{Title: title, Data: f})
 		return nil
 	}
+	if h.onAuth != nil {
+		h.onAuth(r, &latch.Principal{UserID: g.Session.UserID, SessionID: g.Session.ID})
+	}
 	h.cookies.set(w, g, h.now())
 	redirect(w, r, "/account")
 	return nil
