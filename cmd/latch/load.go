@@ -310,7 +310,6 @@ func (c *Config) redactedAttrs() []any {
 // configuration options (all of them for serve; the ones an admin command
 // usually needs otherwise).
 func printUsage(w io.Writer, fs *flag.FlagSet, usageText string, shared map[string]bool, all bool) {
-	fmt.Fprint(w, usageText)
 	own := flag.NewFlagSet("", flag.ContinueOnError)
 	opts := flag.NewFlagSet("", flag.ContinueOnError)
 	fs.VisitAll(func(f *flag.Flag) {
@@ -321,6 +320,12 @@ func printUsage(w io.Writer, fs *flag.FlagSet, usageText string, shared map[stri
 			opts.Var(f.Value, f.Name, f.Usage)
 		}
 	})
+	hasOwn := false
+	own.VisitAll(func(*flag.Flag) { hasOwn = true })
+	if !hasOwn && !all {
+		usageText = strings.TrimSuffix(usageText, "Flags:\n") // nothing of its own to list
+	}
+	fmt.Fprint(w, usageText)
 	for _, s := range []*flag.FlagSet{own, opts} {
 		s.SetOutput(w)
 	}
