@@ -17,7 +17,7 @@ func (s *Service) UserByEmail(ctx context.Context, email string) (*User, error) 
 		return nil, errorf(KindNotFound, CodeNotFound, "no user with email %q", email)
 	}
 	if err != nil {
-		return nil, unavailable(err)
+		return nil, s.unavailable(err)
 	}
 	return u, nil
 }
@@ -26,7 +26,7 @@ func (s *Service) UserByEmail(ctx context.Context, email string) (*User, error) 
 func (s *Service) Users(ctx context.Context) ([]*User, error) {
 	us, err := s.store.ListUsers(ctx)
 	if err != nil {
-		return nil, unavailable(err)
+		return nil, s.unavailable(err)
 	}
 	return us, nil
 }
@@ -53,7 +53,7 @@ func (s *Service) CreateUser(ctx context.Context, email, pw string) (*User, erro
 		if errors.Is(err, ErrConflict) {
 			return nil, &Error{Kind: KindConflict, Code: CodeEmailTaken, Field: "email", Message: "an account with this email already exists"}
 		}
-		return nil, unavailable(err)
+		return nil, s.unavailable(err)
 	}
 	s.audit(ctx, &AuditEvent{At: u.CreatedAt, Type: AuditSignup, UserID: u.ID, Outcome: "ok", Detail: "created by an operator"})
 	return u, nil
@@ -68,7 +68,7 @@ func (s *Service) SetUserDisabled(ctx context.Context, email string, disabled bo
 	now := s.now()
 	revs, err := s.store.SetUserDisabled(ctx, u.ID, disabled, now)
 	if err != nil {
-		return unavailable(err)
+		return s.unavailable(err)
 	}
 	s.revoked(revs...)
 	typ := AuditUserEnabled
@@ -96,7 +96,7 @@ func (s *Service) AdminRevokeSession(ctx context.Context, id SessionID) error {
 		return errorf(KindNotFound, CodeNotFound, "no session %s", id)
 	}
 	if err != nil {
-		return unavailable(err)
+		return s.unavailable(err)
 	}
 	if r != nil {
 		s.revoked(*r)
@@ -114,7 +114,7 @@ func (s *Service) AdminRevokeUserSessions(ctx context.Context, email string) (in
 	now := s.now()
 	revs, err := s.store.RevokeUserSessions(ctx, u.ID, "", ReasonAdmin, now)
 	if err != nil {
-		return 0, unavailable(err)
+		return 0, s.unavailable(err)
 	}
 	s.revoked(revs...)
 	for _, r := range revs {
@@ -138,7 +138,7 @@ func (s *Service) Audit(ctx context.Context, email string, since time.Duration, 
 	}
 	evs, err := s.store.AuditEvents(ctx, q)
 	if err != nil {
-		return nil, unavailable(err)
+		return nil, s.unavailable(err)
 	}
 	return evs, nil
 }

@@ -55,7 +55,7 @@ func (s *Service) Authenticate(ctx context.Context, raw string) (*Principal, err
 		return nil, errInvalidToken(err)
 	}
 	if err != nil {
-		return nil, unavailable(err)
+		return nil, s.unavailable(err)
 	}
 	if string(sess.UserID) != c.Subject {
 		return nil, errInvalidToken(errors.New("subject does not own the session"))
@@ -108,6 +108,7 @@ func (s *Service) checkAccess(ctx context.Context, raw string, now time.Time) (*
 // fresh, and not older than the token's generation; else from the store.
 func (s *Service) session(ctx context.Context, sid SessionID, gen uint64, now time.Time) (Session, error) {
 	if s.sessions == nil || !s.cacheTrusted.Load() {
+		s.counters.cacheBypasses.Add(1)
 		sess, err := s.store.Session(ctx, sid)
 		if err != nil {
 			return Session{}, err
@@ -116,8 +117,10 @@ func (s *Service) session(ctx context.Context, sid SessionID, gen uint64, now ti
 	}
 	e, epoch, ok := s.sessions.get(sid, now)
 	if ok && gen <= e.sess.Generation {
+		s.counters.cacheHits.Add(1)
 		return e.sess, nil
 	}
+	s.counters.cacheMisses.Add(1)
 	sess, err := s.store.Session(ctx, sid)
 	if err != nil {
 		return Session{}, err
@@ -178,6 +181,7 @@ func (s *Service) touch(id SessionID, lastSeen, now time.Time) {
 		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 		defer cancel()
 		if err := s.store.TouchSession(ctx, id, now); err != nil {
+			s.counters.storeErrors.Add(1)
 			s.logger().Warn("update session last seen", "session_id", string(id), "err", err)
 		}
 	})
@@ -195,7 +199,7 @@ func (s *Service) Me(ctx context.Context, p *Principal) (*User, error) {
 		return nil, errInvalidToken(err)
 	}
 	if err != nil {
-		return nil, unavailable(err)
+		return nil, s.unavailable(err)
 	}
 	if s.users != nil {
 		s.users.put(u)

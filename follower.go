@@ -31,6 +31,7 @@ func (s *Service) FollowRevocations(ctx context.Context, cfg FollowerConfig) err
 	}
 	head, err := s.store.RevocationHead(ctx)
 	for err != nil {
+		s.counters.storeErrors.Add(1)
 		s.logger().Warn("revocation follower: read head", "err", err)
 		select {
 		case <-ctx.Done():
@@ -63,6 +64,9 @@ type follower struct {
 // distrust stops serving from the cache at once and forgets it: entries
 // may have missed revocations while nobody was listening.
 func (f *follower) distrust(why string, err error) {
+	if err != nil && !errors.Is(err, context.Canceled) {
+		f.s.counters.storeErrors.Add(1)
+	}
 	if f.s.cacheTrusted.Swap(false) {
 		f.s.logger().Warn("revocation follower lost track; reading the database on every request until caught up", "why", why, "err", err)
 	}

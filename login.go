@@ -31,7 +31,7 @@ func (s *Service) Signup(ctx context.Context, email, pw string, d Device) (*Gran
 		if errors.Is(err, ErrConflict) {
 			return nil, &Error{Kind: KindConflict, Code: CodeEmailTaken, Field: "email", Message: "an account with this email already exists"}
 		}
-		return nil, unavailable(err)
+		return nil, s.unavailable(err)
 	}
 	g, err := s.startSession(ctx, u, d, now)
 	if err != nil {
@@ -62,6 +62,7 @@ func (s *Service) Login(ctx context.Context, email, pw string, d Device) (*Grant
 		return nil, &Error{Kind: KindInvalid, Code: CodeValidationFailed, Field: "password", Message: "password must be at most 1024 bytes"}
 	}
 	failed := func(uid UserID, outcome string) {
+		s.counters.loginsFailed.Add(1)
 		s.audit(ctx, &AuditEvent{Type: AuditLoginFailed, UserID: uid, Email: display, IP: d.IP, UserAgent: d.UserAgent, Outcome: outcome})
 	}
 
@@ -74,7 +75,7 @@ func (s *Service) Login(ctx context.Context, email, pw string, d Device) (*Grant
 		return nil, errInvalidCredentials()
 	}
 	if err != nil {
-		return nil, unavailable(err)
+		return nil, s.unavailable(err)
 	}
 	ok, rehash, err := s.hasher.Verify(ctx, pw, u.PasswordHash)
 	if err != nil {
@@ -97,6 +98,7 @@ func (s *Service) Login(ctx context.Context, email, pw string, d Device) (*Grant
 	if err != nil {
 		return nil, err
 	}
+	s.counters.loginsOK.Add(1)
 	s.audit(ctx, &AuditEvent{At: now, Type: AuditLogin, UserID: u.ID, SessionID: g.Session.ID, IP: d.IP, UserAgent: d.UserAgent, Outcome: "ok"})
 	return g, nil
 }
@@ -130,7 +132,7 @@ func (s *Service) startSession(ctx context.Context, u *User, d Device, now time.
 		IP: d.IP, UserAgent: d.UserAgent, RefreshHash: rt.Hash(),
 	}
 	if err := s.store.CreateSession(ctx, sess); err != nil {
-		return nil, unavailable(err)
+		return nil, s.unavailable(err)
 	}
 	return s.grant(u, sess, rt, now)
 }

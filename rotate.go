@@ -36,7 +36,7 @@ func (s *Service) Refresh(ctx context.Context, raw string, d Device) (*Grant, er
 			return nil, invalid("no such session")
 		}
 		if err != nil {
-			return nil, unavailable(err)
+			return nil, s.unavailable(err)
 		}
 		if e := s.Policy.check(sess, now); e != nil {
 			return nil, e
@@ -52,13 +52,14 @@ func (s *Service) Refresh(ctx context.Context, raw string, d Device) (*Grant, er
 				continue // someone else rotated or revoked: decide again on fresh state
 			}
 			if err != nil {
-				return nil, unavailable(err)
+				return nil, s.unavailable(err)
 			}
 			sess.PrevRefreshHash, sess.RefreshHash = sess.RefreshHash, next.Hash()
 			sess.Generation, sess.RotatedAt, sess.LastSeenAt = next.Generation, now, now
 			if s.sessions != nil {
 				s.sessions.update(sess.ID, func(e *cachedSession) { e.sess = *sess })
 			}
+			s.counters.refreshes.Add(1)
 			s.audit(ctx, &AuditEvent{At: now, Type: AuditRefresh, UserID: sess.UserID, SessionID: sess.ID, IP: d.IP, UserAgent: d.UserAgent, Outcome: "ok"})
 			return s.grant(nil, sess, next, now)
 
@@ -87,9 +88,10 @@ func (s *Service) Refresh(ctx context.Context, raw string, d Device) (*Grant, er
 // track of its tokens or someone else has a copy. Both holders are cut off.
 func (s *Service) reuseDetected(ctx context.Context, sess *Session, rt *RefreshToken, d Device) error {
 	now := s.now()
+	s.counters.reuse.Add(1)
 	rev, err := s.store.RevokeSession(ctx, sess.ID, ReasonRefreshReuse, now)
 	if err != nil && !errors.Is(err, ErrNotFound) {
-		return unavailable(err)
+		return s.unavailable(err)
 	}
 	if rev != nil {
 		s.revoked(*rev)

@@ -84,6 +84,7 @@ type Service struct {
 	touchSlots    chan struct{}
 	bg            sync.WaitGroup
 	revHub        hub
+	counters      counters // Stats
 }
 
 // NewService checks the secret against the store, loads (or on first start
@@ -270,6 +271,7 @@ func (s *Service) audit(ctx context.Context, e *AuditEvent) {
 		slog.String("user_id", string(e.UserID)), slog.String("session_id", string(e.SessionID)),
 		slog.String("ip", e.IP))
 	if err := s.store.AppendAudit(context.WithoutCancel(ctx), e); err != nil {
+		s.counters.storeErrors.Add(1)
 		s.logger().Error("write audit event", "event", string(e.Type), "err", err)
 	}
 }

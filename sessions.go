@@ -27,8 +27,9 @@ func (s *Service) revoked(revs ...Revocation) {
 	if len(revs) == 0 {
 		return
 	}
-	if s.sessions != nil {
-		for _, r := range revs {
+	for _, r := range revs {
+		s.counters.revocation(r.Reason)
+		if s.sessions != nil {
 			s.sessions.invalidate(r.SessionID)
 		}
 	}
@@ -63,7 +64,7 @@ func (s *Service) Logout(ctx context.Context, p *Principal, scope LogoutScope, d
 		return &Error{Kind: KindInvalid, Code: CodeValidationFailed, Field: "scope", Message: "scope must be current, others or all"}
 	}
 	if err != nil && !errors.Is(err, ErrNotFound) {
-		return unavailable(err)
+		return s.unavailable(err)
 	}
 	s.revoked(revs...)
 	s.audit(ctx, &AuditEvent{At: now, Type: AuditLogout, UserID: p.UserID, SessionID: p.SessionID, IP: d.IP, UserAgent: d.UserAgent,
@@ -102,7 +103,7 @@ func (s *Service) sessionsOf(ctx context.Context, uid UserID, current SessionID)
 	now := s.now()
 	list, err := s.store.SessionsByUser(ctx, uid, now.Add(-historyWindow))
 	if err != nil {
-		return nil, unavailable(err)
+		return nil, s.unavailable(err)
 	}
 	views := make([]SessionView, 0, len(list))
 	for _, sess := range list {
@@ -133,7 +134,7 @@ func (s *Service) RevokeSession(ctx context.Context, p *Principal, id SessionID,
 		return notFound
 	}
 	if err != nil {
-		return unavailable(err)
+		return s.unavailable(err)
 	}
 	if sess.UserID != p.UserID {
 		return notFound
@@ -145,7 +146,7 @@ func (s *Service) RevokeSession(ctx context.Context, p *Principal, id SessionID,
 	now := s.now()
 	r, err := s.store.RevokeSession(ctx, id, reason, now)
 	if err != nil && !errors.Is(err, ErrNotFound) {
-		return unavailable(err)
+		return s.unavailable(err)
 	}
 	if r != nil {
 		s.revoked(*r)
@@ -173,7 +174,7 @@ func (s *Service) ChangePassword(ctx context.Context, p *Principal, current, nex
 		return errInvalidToken(err)
 	}
 	if err != nil {
-		return unavailable(err)
+		return s.unavailable(err)
 	}
 	ok, _, err := s.hasher.Verify(ctx, current, u.PasswordHash)
 	if err != nil {
@@ -190,7 +191,7 @@ func (s *Service) ChangePassword(ctx context.Context, p *Principal, current, nex
 	now := s.now()
 	revs, err := s.store.ChangePassword(ctx, u.ID, hash, p.SessionID, now)
 	if err != nil {
-		return unavailable(err)
+		return s.unavailable(err)
 	}
 	s.revoked(revs...)
 	s.audit(ctx, &AuditEvent{At: now, Type: AuditPasswordChange, UserID: u.ID, SessionID: p.SessionID, IP: d.IP, UserAgent: d.UserAgent, Outcome: "ok"})

@@ -66,6 +66,7 @@ type Store struct {
 var (
 	_ latch.Store              = (*Store)(nil)
 	_ latch.RevocationListener = (*Store)(nil)
+	_ latch.SessionCounter     = (*Store)(nil)
 )
 
 // Open connects to the database at url (postgres:// or postgresql://; pgx

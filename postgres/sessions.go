@@ -156,3 +156,16 @@ func (s *Store) RevokeUserSessions(ctx context.Context, id latch.UserID, except 
 	}
 	return revs, nil
 }
+
+// CountLiveSessions counts sessions that are neither revoked nor expired at
+// now and, when seenSince is set, were used since then. One sequential scan:
+// the active-sessions gauge calls it once a minute, not per request.
+func (s *Store) CountLiveSessions(ctx context.Context, now, seenSince time.Time) (int64, error) {
+	var n int64
+	err := s.pool.QueryRow(ctx, `SELECT count(*) FROM sessions
+		WHERE revoked_at IS NULL AND expires_at > $1 AND last_seen_at >= $2`, ts(now), ts(seenSince)).Scan(&n)
+	if err != nil {
+		return 0, wrap("count live sessions", err)
+	}
+	return n, nil
+}

@@ -64,6 +64,7 @@ func (s *Server) signup(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
+	logGrant(r, g)
 	return writeGrant(w, http.StatusCreated, g)
 }
 
@@ -76,6 +77,7 @@ func (s *Server) login(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
+	logGrant(r, g)
 	return writeGrant(w, http.StatusOK, g)
 }
 
@@ -95,6 +97,7 @@ func (s *Server) refresh(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
+	logGrant(r, g)
 	return writeGrant(w, http.StatusOK, g)
 }
 
@@ -192,9 +195,12 @@ func (s *Server) healthz(w http.ResponseWriter, r *http.Request) error {
 	return encode(w, http.StatusOK, map[string]string{"status": "ok"})
 }
 
-// readyz reports whether this node can serve: the store answers and the
-// schema is current.
+// readyz reports whether this node can serve: it is not shutting down, the
+// store answers and the schema is current.
 func (s *Server) readyz(w http.ResponseWriter, r *http.Request) error {
+	if s.draining.Load() {
+		return &latch.Error{Kind: latch.KindUnavailable, Code: latch.CodeUnavailable, Message: "shutting down"}
+	}
 	if err := s.store.Ping(r.Context()); err != nil {
 		return &latch.Error{Kind: latch.KindUnavailable, Code: latch.CodeUnavailable, Message: "the database is unreachable", RetryAfter: 1, Err: err}
 	}

@@ -98,6 +98,12 @@ func logPrincipal(r *http.Request, p *latch.Principal) {
 	ri.sessionID, ri.userID = string(p.SessionID), string(p.UserID)
 }
 
+// logGrant puts the session a sign-up, login or refresh produced in the
+// request log line.
+func logGrant(r *http.Request, g *latch.Grant) {
+	logPrincipal(r, &latch.Principal{UserID: g.Session.UserID, SessionID: g.Session.ID})
+}
+
 // principal returns the authenticated caller; requireAuth guarantees it.
 func principal(r *http.Request) *latch.Principal {
 	p, _ := latch.PrincipalFrom(r.Context())

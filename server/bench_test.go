@@ -8,17 +8,25 @@ import (
 
 	"github.com/latchauth/latch"
 	"github.com/latchauth/latch/internal/latchtest"
+	"github.com/latchauth/latch/internal/metrics"
 	"github.com/latchauth/latch/server"
 )
 
 // BenchmarkHandler compares GET /v1/me (authenticated, caches warm) with the
 // JWKS (unauthenticated JSON) through the whole handler chain in-process,
-// logging as in production (text, to a discarding writer):
+// logging as in production (text, to a discarding writer), without and
+// with the Prometheus request observer serve wires in ("+metrics"):
 //
-//	go test -run '^$' -bench Handler -benchmem -count 6 ./server | tee h.txt && benchstat h.txt
+//	go test -run '^$' -bench Handler -benchmem -count 10 ./server | tee h.txt && benchstat -col /metrics h.txt
 func BenchmarkHandler(b *testing.B) {
 	env := latchtest.New(b, latchtest.Options{Follow: true})
-	h := server.New(env.Service, env.Store, server.Options{Logger: slog.New(slog.NewTextHandler(io.Discard, nil))})
+	logger := slog.New(slog.NewTextHandler(io.Discard, nil))
+	m := metrics.New(metrics.Options{Stats: env.Service.Stats})
+	handlers := map[string]*server.Server{
+		"off": server.New(env.Service, env.Store, server.Options{Logger: logger}),
+		"on":  server.New(env.Service, env.Store, server.Options{Logger: logger, Observer: m}),
+	}
+	m.AddRoutes(handlers["on"].Routes())
 	g, err := env.Service.Signup(b.Context(), "bench@example.com", "correct horse battery", latch.Device{IP: "127.0.0.1", UserAgent: "bench"})
 	if err != nil {
 		b.Fatal(err)
@@ -27,19 +35,22 @@ func BenchmarkHandler(b *testing.B) {
 		{"jwks", "/.well-known/jwks.json", ""},
 		{"me", "/v1/me", "Bearer " + g.AccessToken},
 	} {
-		b.Run(tc.name, func(b *testing.B) {
-			b.ReportAllocs()
-			for b.Loop() {
-				r := httptest.NewRequest("GET", tc.path, nil)
-				if tc.auth != "" {
-					r.Header.Set("Authorization", tc.auth)
+		for _, metrics := range []string{"off", "on"} {
+			h := handlers[metrics]
+			b.Run(tc.name+"/metrics="+metrics, func(b *testing.B) {
+				b.ReportAllocs()
+				for b.Loop() {
+					r := httptest.NewRequest("GET", tc.path, nil)
+					if tc.auth != "" {
+						r.Header.Set("Authorization", tc.auth)
+					}
+					w := httptest.NewRecorder()
+					h.ServeHTTP(w, r)
+					if w.Code != 200 {
+						b.Fatalf("%s = %d %s", tc.path, w.Code, w.Body)
+					}
 				}
-				w := httptest.NewRecorder()
-				h.ServeHTTP(w, r)
-				if w.Code != 200 {
-					b.Fatalf("%s = %d %s", tc.path, w.Code, w.Body)
-				}
-			}
-		})
+			})
+		}
 	}
 }

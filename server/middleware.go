@@ -64,18 +64,27 @@ func (w *statusWriter) Unwrap() http.ResponseWriter { return w.ResponseWriter }
 func (s *Server) logRequests(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		start := time.Now()
+		s.inFlight.Add(1)
+		defer s.inFlight.Add(-1)
 		var b [8]byte
 		rand.Read(b[:])
 		ri := &requestInfo{id: hex.EncodeToString(b[:])}
 		w.Header().Set("X-Request-Id", ri.id)
 		sw := &statusWriter{ResponseWriter: w}
 		next.ServeHTTP(sw, r.WithContext(context.WithValue(r.Context(), infoKey{}, ri)))
+		d := time.Since(start)
+		if sw.status == 0 {
+			sw.status = http.StatusOK // nothing written: net/http sends 200
+		}
+		if s.observer != nil {
+			s.observer.ObserveRequest(ri.pattern, sw.status, d)
+		}
 		attrs := []slog.Attr{
 			slog.String(keyRequestID, ri.id),
 			slog.String("method", r.Method),
 			slog.String("route", ri.pattern),
 			slog.Int("status", sw.status),
-			slog.Duration("duration", time.Since(start)),
+			slog.Duration("duration", d),
 		}
 		if ri.sessionID != "" {
 			attrs = append(attrs, slog.String(keySessionID, ri.sessionID), slog.String(keyUserID, ri.userID))

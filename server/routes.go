@@ -16,6 +16,9 @@ func (s *Server) routes() {
 	s.mux.Handle("GET /.well-known/jwks.json", s.handle(s.jwks))
 	s.mux.Handle("GET /healthz", s.handle(s.healthz))
 	s.mux.Handle("GET /readyz", s.handle(s.readyz))
+	if s.metrics != nil {
+		s.mux.Handle("GET /metrics", s.metrics)
+	}
 
 	// For other services: client credentials, not bearer tokens.
 	s.mux.Handle("GET /v1/events", s.handle(s.events))

@@ -8,6 +8,8 @@ import (
 	"log/slog"
 	"net/http"
 	"sync"
+	"sync/atomic"
+	"time"
 
 	"github.com/latchauth/latch"
 	"github.com/latchauth/latch/server/web"
@@ -26,6 +28,18 @@ type Server struct {
 	streams  chan struct{} // one slot per open event stream
 	stopping chan struct{} // closed by EndStreams
 	stopOnce sync.Once
+
+	observer RequestObserver // nil: none
+	metrics  http.Handler    // nil: no /metrics route
+	inFlight atomic.Int64
+	draining atomic.Bool
+}
+
+// RequestObserver is told about every request when it is done: its route
+// pattern ("" when nothing matched), status and duration. It runs on the
+// request path, once per request, so it must be cheap and must not block.
+type RequestObserver interface {
+	ObserveRequest(route string, status int, d time.Duration)
 }
 
 // pinger is the part of the store /readyz needs.
@@ -47,11 +61,16 @@ type Options struct {
 	// MaxEventStreams bounds the open revocation feeds (default 64); more
 	// get 503 busy with Retry-After.
 	MaxEventStreams int
+	// Observer, if set, sees every request (Prometheus metrics).
+	Observer RequestObserver
+	// Metrics, if set, is served at GET /metrics.
+	Metrics http.Handler
 }
 
 // New returns a Server. store answers /readyz.
 func New(svc *latch.Service, store pinger, o Options) *Server {
-	s := &Server{latch: svc, store: store, logger: o.Logger, mux: &routeMux{ServeMux: http.NewServeMux()}, ready: o.Ready, stopping: make(chan struct{})}
+	s := &Server{latch: svc, store: store, logger: o.Logger, mux: &routeMux{ServeMux: http.NewServeMux()}, ready: o.Ready,
+		observer: o.Observer, metrics: o.Metrics, stopping: make(chan struct{})}
 	if o.MaxEventStreams <= 0 {
 		o.MaxEventStreams = defaultMaxStreams
 	}
@@ -75,6 +94,16 @@ func New(svc *latch.Service, store pinger, o Options) *Server {
 func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	s.handler.ServeHTTP(w, r)
 }
+
+// Drain makes /readyz report not-ready from now on: the process is shutting
+// down, and load balancers should send new requests elsewhere.
+func (s *Server) Drain() { s.draining.Store(true) }
+
+// InFlight returns the number of requests being served right now.
+func (s *Server) InFlight() int64 { return s.inFlight.Load() }
+
+// Routes returns every registered route pattern.
+func (s *Server) Routes() []string { return append([]string(nil), s.mux.patterns...) }
 
 // routeMux records the patterns registered on it, so the route list the
 // OpenAPI test checks is the mux's own, not a copy kept by hand.

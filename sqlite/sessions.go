@@ -239,3 +239,17 @@ func (s *Store) RevocationHead(ctx context.Context) (int64, error) {
 	}
 	return seq, nil
 }
+
+// CountLiveSessions counts sessions that are neither revoked nor expired at
+// now and, when seenSince is set, were used since then. It scans the
+// sessions table on a reader connection (writers are not blocked): the
+// active-sessions gauge calls it once a minute, not per request.
+func (s *Store) CountLiveSessions(ctx context.Context, now, seenSince time.Time) (int64, error) {
+	var n int64
+	err := s.r.QueryRowContext(ctx, `SELECT count(*) FROM sessions
+		WHERE revoked_at IS NULL AND expires_at > ? AND last_seen_at >= ?`, ms(now), ms(seenSince)).Scan(&n)
+	if err != nil {
+		return 0, fmt.Errorf("sqlite: count live sessions: %w", err)
+	}
+	return n, nil
+}

@@ -40,7 +40,10 @@ type Store struct {
 	writes *writer
 }
 
-var _ latch.Store = (*Store)(nil)
+var (
+	_ latch.Store          = (*Store)(nil)
+	_ latch.SessionCounter = (*Store)(nil)
+)
 
 // dsn builds a modernc.org/sqlite URI. synchronous=FULL: a revocation that
 // was acknowledged must survive a power cut, or a revoked session could
@@ -67,7 +70,7 @@ func Open(ctx context.Context, path string) (*Store, error) {
 	if f, err := os.OpenFile(path, os.O_RDWR|os.O_CREATE|os.O_EXCL, 0o600); err == nil {
 		f.Close()
 	} else if !errors.Is(err, fs.ErrExist) {
-		return nil, fmt.Errorf("sqlite: create %s: %w", path, err)
+		return nil, fmt.Errorf("sqlite: open %s: unable to open database file: %w", path, err)
 	}
 	w, err := sql.Open("sqlite", dsn(path, false))
 	if err != nil {

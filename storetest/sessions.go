@@ -18,6 +18,7 @@ var sessionTests = []test{
 	{"TouchSession", testTouchSession},
 	{"RevokeSession", testRevokeSession},
 	{"RevokeUserSessions", testRevokeUserSessions},
+	{"CountLiveSessions", testCountLiveSessions},
 }
 
 func testCreateSessionRoundTrip(t *testing.T, st latch.Store) {

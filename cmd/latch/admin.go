@@ -6,6 +6,7 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"log/slog"
 	"strings"
 	"text/tabwriter"
 	"time"
@@ -17,6 +18,9 @@ import (
 type subcommand struct {
 	usage string
 	flags func(fs *flag.FlagSet)
+	// check, if set, validates the command line before the database is
+	// opened, so a usage error changes nothing.
+	check func() error
 	run   func(ctx context.Context, a *app, env *environ) error
 }
 
@@ -24,17 +28,16 @@ type subcommand struct {
 // database a running server may be using; effects apply from that server's
 // next request.
 func dispatch(ctx context.Context, env *environ, group string, args []string, subs map[string]subcommand, groupUsage string) error {
-	if len(args) == 0 || args[0] == "-h" || args[0] == "--help" || args[0] == "help" {
+	if len(args) == 0 {
+		return usagef("latch %s: no subcommand given (see \"latch %s --help\")", group, group)
+	}
+	if isHelp(args[0]) {
 		fmt.Fprint(env.stdout, groupUsage)
-		if len(args) == 0 {
-			return usagef("latch %s: no subcommand given", group)
-		}
 		return nil
 	}
 	sub, ok := subs[args[0]]
 	if !ok {
-		fmt.Fprint(env.stderr, groupUsage)
-		return usagef("latch %s: unknown subcommand %q", group, args[0])
+		return usagef("latch %s: unknown subcommand %q (see \"latch %s --help\")", group, args[0], group)
 	}
 	cfg, err := loadConfig(env, group+" "+args[0], sub.usage, args[1:], sub.flags)
 	if errors.Is(err, flag.ErrHelp) {
@@ -43,12 +46,24 @@ func dispatch(ctx context.Context, env *environ, group string, args []string, su
 	if err != nil {
 		return err
 	}
-	a, err := openApp(ctx, cfg, newLogger(io.Discard, cfg))
+	if sub.check != nil {
+		if err := sub.check(); err != nil {
+			return err
+		}
+	}
+	a, err := openApp(ctx, cfg, adminLogger(env, cfg))
 	if err != nil {
 		return err
 	}
 	defer a.Close()
 	return sub.run(ctx, a, env)
+}
+
+// adminLogger logs an admin command's security events (a user disabled, a
+// session revoked) on stderr, in the configured format, as the server logs
+// its own: the audit table is not the only record.
+func adminLogger(env *environ, cfg Config) *slog.Logger {
+	return newLogger(env.stderr, cfg).With("component", "cli")
 }
 
 func table(w io.Writer, header string, rows func(tw io.Writer)) {
@@ -76,7 +91,7 @@ const usersUsage = `Usage: latch users <create|list|disable|enable> [flags]
 `
 
 func usersCmd(ctx context.Context, env *environ, args []string) error {
-	var email string
+	var email, pw string
 	emailFlag := func(fs *flag.FlagSet) { fs.StringVar(&email, "email", "", "the user's `email`") }
 	needEmail := func() error {
 		if strings.TrimSpace(email) == "" {
@@ -86,9 +101,6 @@ func usersCmd(ctx context.Context, env *environ, args []string) error {
 	}
 	setDisabled := func(disabled bool) func(ctx context.Context, a *app, env *environ) error {
 		return func(ctx context.Context, a *app, env *environ) error {
-			if err := needEmail(); err != nil {
-				return err
-			}
 			if err := a.svc.SetUserDisabled(ctx, email, disabled); err != nil {
 				return err
 			}
@@ -101,15 +113,15 @@ func usersCmd(ctx context.Context, env *environ, args []string) error {
 		}
 	}
 	return dispatch(ctx, env, "users", args, map[string]subcommand{
-		"create": {usage: "Usage: latch users create --email EMAIL < password-file\n\nFlags:\n", flags: emailFlag,
-			run: func(ctx context.Context, a *app, env *environ) error {
+		"create": {usage: "Usage: latch users create --email EMAIL < password-file\n\nReads the password from the first line of stdin, never from argv.\n\nFlags:\n", flags: emailFlag,
+			check: func() (err error) {
 				if err := needEmail(); err != nil {
 					return err
 				}
-				pw, err := readPassword(env.stdin)
-				if err != nil {
-					return err
-				}
+				pw, err = readPassword(env.stdin)
+				return err
+			},
+			run: func(ctx context.Context, a *app, env *environ) error {
 				u, err := a.svc.CreateUser(ctx, email, pw)
 				if err != nil {
 					return err
@@ -130,8 +142,8 @@ func usersCmd(ctx context.Context, env *environ, args []string) error {
 				})
 				return nil
 			}},
-		"disable": {usage: "Usage: latch users disable --email EMAIL\n\nFlags:\n", flags: emailFlag, run: setDisabled(true)},
-		"enable":  {usage: "Usage: latch users enable --email EMAIL\n\nFlags:\n", flags: emailFlag, run: setDisabled(false)},
+		"disable": {usage: "Usage: latch users disable --email EMAIL\n\nDisables the user and ends every session at once.\n\nFlags:\n", flags: emailFlag, check: needEmail, run: setDisabled(true)},
+		"enable":  {usage: "Usage: latch users enable --email EMAIL\n\nFlags:\n", flags: emailFlag, check: needEmail, run: setDisabled(false)},
 	}, usersUsage)
 }
 
@@ -165,10 +177,13 @@ func sessionsCmd(ctx context.Context, env *environ, args []string) error {
 	}
 	return dispatch(ctx, env, "sessions", args, map[string]subcommand{
 		"list": {usage: "Usage: latch sessions list --user EMAIL\n\nFlags:\n", flags: flags,
-			run: func(ctx context.Context, a *app, env *environ) error {
-				if user == "" {
-					return usagef("--user is required")
+			check: func() error {
+				if user == "" || session != "" {
+					return usagef("--user is required (and --session is not used here)")
 				}
+				return nil
+			},
+			run: func(ctx context.Context, a *app, env *environ) error {
 				views, err := a.svc.UserSessions(ctx, user)
 				if err != nil {
 					return err
@@ -185,10 +200,14 @@ func sessionsCmd(ctx context.Context, env *environ, args []string) error {
 				return nil
 			}},
 		"revoke": {usage: "Usage: latch sessions revoke --user EMAIL | --session ID\n\nFlags:\n", flags: flags,
+			check: func() error {
+				if (user == "") == (session == "") {
+					return usagef("give exactly one of --user or --session")
+				}
+				return nil
+			},
 			run: func(ctx context.Context, a *app, env *environ) error {
 				switch {
-				case (user == "") == (session == ""):
-					return usagef("give exactly one of --user or --session")
 				case session != "":
 					if err := a.svc.AdminRevokeSession(ctx, latch.SessionID(session)); err != nil {
 						return err
@@ -268,7 +287,7 @@ func auditCmd(ctx context.Context, env *environ, args []string) error {
 	if err != nil {
 		return err
 	}
-	a, err := openApp(ctx, cfg, newLogger(io.Discard, cfg))
+	a, err := openApp(ctx, cfg, adminLogger(env, cfg))
 	if err != nil {
 		return err
 	}

@@ -14,9 +14,15 @@ import (
 	"github.com/latchauth/latch/postgres"
 )
 
-// Config is the effective configuration of a latch process. Flags override
-// LATCH_* environment variables, which override the defaults.
+// Config is the effective configuration of a latch process. Each option is
+// a flag registered in register; loadConfig (load.go) also fills it from
+// LATCH_* environment variables and the config file, in that order of
+// precedence after the command line. An option added to register gets its
+// variable, its config-file key, its line in --print-config and its row in
+// docs/configuration.md (the test fails until the table is regenerated)
+// without further work.
 type Config struct {
+	ConfigFile      string
 	Addr            string
 	DB              string
 	SecretFile      string
@@ -27,10 +33,18 @@ type Config struct {
 	SessionMaxAge   time.Duration
 	SessionIdle     time.Duration
 	ShutdownTimeout time.Duration
+	ShutdownDelay   time.Duration
+	MetricsAddr     string
+	ActiveEvery     time.Duration
 	LogFormat       string
 	LogLevel        string
 	NoCache         bool
 	BenchStateless  bool
+
+	// secretFiles holds the value of each --NAME-file twin of a secret option.
+	secretFiles map[string]*string
+	// origin says where each option's value came from (--print-config).
+	origin map[string]string
 }
 
 func defaultConfig() Config {
@@ -43,64 +57,66 @@ func defaultConfig() Config {
 		SessionMaxAge:   p.MaxAge,
 		SessionIdle:     p.IdleTimeout,
 		ShutdownTimeout: 15 * time.Second,
+		ActiveEvery:     time.Minute,
 		LogFormat:       "text",
 		LogLevel:        "info",
 	}
 }
 
-// register binds every option to fs. docs/configuration.md lists them.
+// register binds every option to fs. The usage strings are the
+// documentation: docs/configuration.md's table is generated from them.
 func (c *Config) register(fs *flag.FlagSet) {
+	fs.StringVar(&c.ConfigFile, "config", c.ConfigFile, "read options from this `file` (lines of name = value; see docs/configuration.md); flags and LATCH_* variables override it")
 	fs.StringVar(&c.Addr, "addr", c.Addr, "listen address `host:port`")
-	fs.StringVar(&c.DB, "db", c.DB, "SQLite database `file`, or a postgres:// URL (pool size: ?pool_max_conns=N)")
+	fs.StringVar(&c.DB, "db", c.DB, "SQLite database `file`, or a postgres:// URL (pool size: ?pool_max_conns=N); keep a password out of argv with --db-file")
 	fs.StringVar(&c.SecretFile, "secret-file", c.SecretFile, "`file` holding the installation secret (default: latch.secret beside a SQLite database; created on first start; required with PostgreSQL)")
-	fs.StringVar(&c.Issuer, "issuer", c.Issuer, "token issuer `URL` (iss) (default http://<addr>)")
+	fs.StringVar(&c.Issuer, "issuer", c.Issuer, "token issuer `URL` (iss) (default: http://ADDR, from --addr)")
 	fs.StringVar(&c.Audience, "audience", c.Audience, "token audience (aud) (default: the issuer)")
-	fs.DurationVar(&c.AccessTTL, "access-token-ttl", c.AccessTTL, "access token lifetime")
-	fs.DurationVar(&c.RefreshGrace, "refresh-reuse-grace", c.RefreshGrace, "window in which the previous refresh token returns the same successor")
+	fs.DurationVar(&c.AccessTTL, "access-token-ttl", c.AccessTTL, "access token lifetime, 1m to 24h")
+	fs.DurationVar(&c.RefreshGrace, "refresh-reuse-grace", c.RefreshGrace, "window in which the previous refresh token returns the same successor, 0s to 5m")
 	fs.DurationVar(&c.SessionMaxAge, "session-max-age", c.SessionMaxAge, "absolute session lifetime")
-	fs.DurationVar(&c.SessionIdle, "session-idle-timeout", c.SessionIdle, "session ends after this long without use")
+	fs.DurationVar(&c.SessionIdle, "session-idle-timeout", c.SessionIdle, "session ends after this long without use (0 disables)")
 	fs.DurationVar(&c.ShutdownTimeout, "shutdown-timeout", c.ShutdownTimeout, "how long SIGTERM waits for in-flight requests")
+	fs.DurationVar(&c.ShutdownDelay, "shutdown-delay", c.ShutdownDelay, "after SIGTERM, report not-ready on /readyz this long before closing the listener, so load balancers stop sending requests")
+	fs.StringVar(&c.MetricsAddr, "metrics-addr", c.MetricsAddr, "serve Prometheus /metrics on this `host:port` instead of on --addr")
+	fs.DurationVar(&c.ActiveEvery, "active-sessions-interval", c.ActiveEvery, "how often the latch_active_sessions gauge is recounted (one database query)")
 	fs.StringVar(&c.LogFormat, "log-format", c.LogFormat, "log format: text or json")
 	fs.StringVar(&c.LogLevel, "log-level", c.LogLevel, "log level: debug, info, warn or error")
 	fs.BoolVar(&c.NoCache, "no-cache", c.NoCache, "verify every signature and read the session from the database on every request (benchmark baseline)")
 	fs.BoolVar(&c.BenchStateless, "insecure-bench-stateless", c.BenchStateless, "BENCHMARK ONLY: skip the session check entirely (revoked tokens stay valid); refused unless --addr is a loopback address")
+	c.registerSecretFiles(fs)
+}
+
+// secretOptions are the options that may hold a credential. Each gets a
+// --NAME-file twin (and so LATCH_NAME_FILE and NAME-file in the config
+// file) that reads the value from a file, such as a systemd credential or a
+// mounted secret, so it never appears in argv or the environment. Their
+// values are shown only through redact. An option added later that holds a
+// credential belongs here.
+var secretOptions = map[string]func(string) string{
+	"db": redactDB,
+}
+
+func redactDB(v string) string {
+	if postgres.IsURL(v) {
+		return postgres.Redact(v)
+	}
+	return v
+}
+
+func (c *Config) registerSecretFiles(fs *flag.FlagSet) {
+	c.secretFiles = map[string]*string{}
+	for _, name := range sortedKeys(secretOptions) {
+		p := new(string)
+		c.secretFiles[name] = p
+		fs.StringVar(p, name+"-file", "", fmt.Sprintf("read --%s from this `file` (trailing newline ignored)", name))
+	}
 }
 
 // envName is the environment variable of a flag: --access-token-ttl is
 // LATCH_ACCESS_TOKEN_TTL.
 func envName(flagName string) string {
 	return "LATCH_" + strings.ToUpper(strings.ReplaceAll(flagName, "-", "_"))
-}
-
-// parseFlags parses args into fs and then fills every flag not given on the
-// command line from its LATCH_* variable.
-func parseFlags(fs *flag.FlagSet, args []string, getenv func(string) string) error {
-	if err := fs.Parse(args); err != nil {
-		if errors.Is(err, flag.ErrHelp) {
-			return err
-		}
-		return &usageError{err}
-	}
-	if fs.NArg() > 0 {
-		return usagef("unexpected argument %q", fs.Arg(0))
-	}
-	given := map[string]bool{}
-	fs.Visit(func(f *flag.Flag) { given[f.Name] = true })
-	var errs []error
-	fs.VisitAll(func(f *flag.Flag) {
-		if given[f.Name] {
-			return
-		}
-		if v := getenv(envName(f.Name)); v != "" {
-			if err := fs.Set(f.Name, v); err != nil {
-				errs = append(errs, fmt.Errorf("%s: %v", envName(f.Name), err))
-			}
-		}
-	})
-	if len(errs) > 0 {
-		return &usageError{errors.Join(errs...)}
-	}
-	return nil
 }
 
 // finish fills derived defaults and validates every field, reporting all
@@ -158,6 +174,19 @@ func (c *Config) finish() error {
 	}
 	if c.ShutdownTimeout <= 0 {
 		bad("shutdown-timeout", "must be positive")
+	}
+	if c.ShutdownDelay < 0 || c.ShutdownDelay > 5*time.Minute {
+		bad("shutdown-delay", "must be between 0s and 5m")
+	}
+	if c.MetricsAddr != "" {
+		if _, mport, err := net.SplitHostPort(c.MetricsAddr); err != nil {
+			bad("metrics-addr", "must be host:port (%v)", err)
+		} else if c.MetricsAddr == c.Addr && mport != "0" {
+			bad("metrics-addr", "must differ from --addr (leave it empty to serve /metrics on --addr)")
+		}
+	}
+	if c.ActiveEvery < time.Second {
+		bad("active-sessions-interval", "must be at least 1s")
 	}
 	if c.BenchStateless {
 		if ip := net.ParseIP(host); ip == nil || !ip.IsLoopback() {

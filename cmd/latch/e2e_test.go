@@ -8,6 +8,7 @@ import (
 	"io"
 	"net/http"
 	"net/url"
+	"os"
 	"path/filepath"
 	"regexp"
 	"strings"
@@ -17,7 +18,14 @@ import (
 	"github.com/latchauth/latch/internal/pgtest"
 )
 
-func TestMain(m *testing.M) { pgtest.Main(m) }
+func TestMain(m *testing.M) {
+	// TestMainProcess and the signal tests run this binary as latch itself.
+	if os.Getenv("LATCH_TEST_RUN_MAIN") == "1" {
+		main()
+		os.Exit(0)
+	}
+	pgtest.Main(m)
+}
 
 // dbPassword is put into the PostgreSQL URL (the test server trusts local
 // connections and ignores it) to prove it never reaches the logs.

@@ -10,6 +10,7 @@ import (
 	"io"
 	"os"
 	"os/signal"
+	"strings"
 	"syscall"
 )
 
@@ -21,11 +22,20 @@ func main() {
 		return
 	}
 	fmt.Fprintln(os.Stderr, "latch:", oneLine(err))
+	os.Exit(exitCode(err))
+}
+
+// exitCode is 0 for success, 2 for a command line or configuration that
+// could not be used, and 1 for any other failure.
+func exitCode(err error) int {
 	var ue *usageError
-	if errors.As(err, &ue) {
-		os.Exit(2)
+	switch {
+	case err == nil:
+		return 0
+	case errors.As(err, &ue):
+		return 2
 	}
-	os.Exit(1)
+	return 1
 }
 
 // usageError marks a command line that could not be understood (exit 2).
@@ -46,6 +56,7 @@ Usage:
 Commands:
   serve      run the HTTP server (SQLite file latch.db by default)
   migrate    apply database schema migrations
+  backup     copy a live SQLite database to a file, consistently
   users      create, list, disable and enable users
   sessions   list and revoke sessions
   keys       list and rotate signing keys
@@ -53,14 +64,14 @@ Commands:
   audit      print the security audit log
   version    print the version
 
-Run "latch <command> --help" for a command's flags.
+Run "latch <command> --help" for a command's flags. Exit status: 0 success,
+1 failure, 2 usage or configuration error.
 `
 
 // run is main without the process: tests call it directly.
 func run(ctx context.Context, args []string, getenv func(string) string, stdin io.Reader, stdout, stderr io.Writer) error {
 	if len(args) == 0 {
-		fmt.Fprint(stderr, usage)
-		return usagef("no command given")
+		return usagef("no command given (see \"latch --help\")")
 	}
 	env := &environ{getenv: getenv, stdin: stdin, stdout: stdout, stderr: stderr}
 	cmd, rest := args[0], args[1:]
@@ -69,6 +80,8 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdin i
 		return serve(ctx, env, rest)
 	case "migrate":
 		return migrateCmd(ctx, env, rest)
+	case "backup":
+		return backupCmd(ctx, env, rest)
 	case "users":
 		return usersCmd(ctx, env, rest)
 	case "sessions":
@@ -80,14 +93,15 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdin i
 	case "audit":
 		return auditCmd(ctx, env, rest)
 	case "version", "--version":
-		fmt.Fprintln(stdout, "latch", version())
-		return nil
+		return versionCmd(env, rest)
 	case "help", "-h", "--help", "-help":
+		if len(rest) > 0 && rest[0] != "help" && !strings.HasPrefix(rest[0], "-") {
+			return run(ctx, []string{rest[0], "--help"}, getenv, stdin, stdout, stderr)
+		}
 		fmt.Fprint(stdout, usage)
 		return nil
 	}
-	fmt.Fprint(stderr, usage)
-	return usagef("unknown command %q", cmd)
+	return usagef("unknown command %q (see \"latch --help\")", cmd)
 }
 
 // environ is the process surroundings a command may use.
@@ -97,15 +111,24 @@ type environ struct {
 	stdout, stderr io.Writer
 }
 
-// oneLine keeps error output to a single line.
+// oneLine keeps error output to a single line: the lines of an error (every
+// bad option at once, a driver's list of addresses tried) are trimmed and
+// separated by "; ".
 func oneLine(err error) string {
-	s := err.Error()
-	out := make([]rune, 0, len(s))
-	for _, r := range s {
-		if r == '\n' || r == '\r' {
-			r = ' '
+	var b strings.Builder
+	for line := range strings.Lines(err.Error()) {
+		line = strings.TrimSpace(line)
+		if line == "" {
+			continue
 		}
-		out = append(out, r)
+		if b.Len() > 0 {
+			if strings.HasSuffix(b.String(), ":") {
+				b.WriteString(" ")
+			} else {
+				b.WriteString("; ")
+			}
+		}
+		b.WriteString(line)
 	}
-	return string(out)
+	return b.String()
 }

@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
-	"errors"
 	"io"
 	"net/http"
 	"os"
@@ -202,45 +201,6 @@ func TestServeEndToEnd(t *testing.T) {
 	}
 	if !strings.Contains(logs2.String(), `route="GET /v1/me"`) || !strings.Contains(logs2.String(), "session_id=") {
 		t.Errorf("request log lacks route or session id:\n%s", logs2)
-	}
-}
-
-func TestCLIExitCodes(t *testing.T) {
-	dir := t.TempDir()
-	tests := []struct {
-		name      string
-		args      []string
-		wantUsage bool
-		wantErr   bool
-	}{
-		{"no command", []string{}, true, true},
-		{"unknown command", []string{"frobnicate"}, true, true},
-		{"bad flag", []string{"serve", "--nope"}, true, true},
-		{"bad duration", []string{"serve", "--access-token-ttl", "soon"}, true, true},
-		{"invalid config", []string{"serve", "--access-token-ttl", "1s", "--log-format", "xml", "--addr", "nohost"}, true, true},
-		{"help", []string{"serve", "--help"}, false, false},
-		{"version", []string{"version"}, false, false},
-		{"users without sub", []string{"users"}, true, true},
-		{"users unknown sub", []string{"users", "explode"}, true, true},
-		{"sessions revoke without target", []string{"sessions", "revoke", "--db", filepath.Join(dir, "x.db")}, true, true},
-		{"disable unknown user", []string{"users", "disable", "--email", "ghost@example.com", "--db", filepath.Join(dir, "x.db")}, false, true},
-		{"migrate", []string{"migrate", "--db", filepath.Join(dir, "m.db")}, false, false},
-	}
-	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) {
-			var out, errb syncBuffer
-			err := run(t.Context(), tt.args, noEnv, strings.NewReader(""), &out, &errb)
-			if (err != nil) != tt.wantErr {
-				t.Fatalf("run(%q) = %v, want error %v", tt.args, err, tt.wantErr)
-			}
-			var ue *usageError
-			if errors.As(err, &ue) != tt.wantUsage {
-				t.Fatalf("run(%q) = %v, usage error = %v, want %v", tt.args, err, !tt.wantUsage, tt.wantUsage)
-			}
-			if err != nil && strings.Contains(oneLine(err), "\n") {
-				t.Errorf("error spans lines: %q", oneLine(err))
-			}
-		})
 	}
 }
 

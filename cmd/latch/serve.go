@@ -5,12 +5,14 @@ import (
 	"errors"
 	"flag"
 	"fmt"
+	"log/slog"
 	"net"
 	"net/http"
 	"runtime/debug"
 	"time"
 
 	"github.com/latchauth/latch"
+	"github.com/latchauth/latch/internal/metrics"
 	"github.com/latchauth/latch/server"
 )
 
@@ -19,46 +21,39 @@ const serveUsage = `Usage: latch serve [flags]
 Runs the HTTP server. With no flags it listens on 127.0.0.1:8080 and keeps
 everything in the SQLite file latch.db in the working directory, creating it,
 the installation secret (latch.secret) and the first signing key on first
-start. With --db postgres://USER:PASSWORD@HOST/DB (or LATCH_DB) it uses that
-PostgreSQL database instead, so several nodes can share it; then
---secret-file is required and must hold the same secret on every node.
-Every flag can also be set with its LATCH_* environment variable
-(--access-token-ttl is LATCH_ACCESS_TOKEN_TTL); flags win.
+start. With --db postgres://USER:PASSWORD@HOST/DB (or LATCH_DB, or the URL in
+the file --db-file names) it uses that PostgreSQL database instead, so
+several nodes can share it; then --secret-file is required and must hold the
+same secret on every node.
+
+Prometheus metrics are served at /metrics, on --addr unless --metrics-addr
+is given. On SIGTERM or SIGINT, /readyz turns not-ready (for --shutdown-delay),
+the listener closes, and in-flight requests get --shutdown-timeout to finish.
 
 Flags:
 `
 
-// loadConfig parses a command's flags over the environment and validates.
-func loadConfig(env *environ, name, usageText string, args []string, extra func(*flag.FlagSet)) (Config, error) {
-	cfg := defaultConfig()
-	fs := flag.NewFlagSet("latch "+name, flag.ContinueOnError)
-	fs.SetOutput(env.stderr)
-	fs.Usage = func() {
-		fmt.Fprint(fs.Output(), usageText)
-		fs.PrintDefaults()
-	}
-	cfg.register(fs)
-	if extra != nil {
-		extra(fs)
-	}
-	if err := parseFlags(fs, args, env.getenv); err != nil {
-		return cfg, err
-	}
-	if err := cfg.finish(); err != nil {
-		return cfg, &usageError{err}
-	}
-	return cfg, nil
+// serveHTTP holds the servers of one serve run.
+type serveHTTP struct {
+	main, metrics *http.Server
+	mainLn        net.Listener
+	metricsLn     net.Listener
+	handler       *server.Server
 }
 
 func serve(ctx context.Context, env *environ, args []string) error {
-	cfg, err := loadConfig(env, "serve", serveUsage, args, nil)
-	if errors.Is(err, flag.ErrHelp) {
+	var printConfig bool
+	cfg, err := loadConfig(env, "serve", serveUsage, args, func(fs *flag.FlagSet) {
+		fs.BoolVar(&printConfig, "print-config", false, "print the effective configuration (secrets redacted), with where each value came from, and exit")
+	})
+	if errors.Is(err, flag.ErrHelp) || errors.Is(err, errConfigPrinted) {
 		return nil
 	}
 	if err != nil {
 		return err
 	}
 	logger := newLogger(env.stderr, cfg)
+	logger.Info("configuration", cfg.redactedAttrs()...)
 	a, err := openApp(ctx, cfg, logger)
 	if err != nil {
 		return err
@@ -69,13 +64,68 @@ func serve(ctx context.Context, env *environ, args []string) error {
 	// memory back now rather than whenever the scavenger gets to it.
 	debug.FreeOSMemory()
 
-	ln, err := net.Listen("tcp", cfg.Addr)
-	if err != nil {
-		return fmt.Errorf("listen: %w", err)
+	m := metrics.New(metrics.Options{
+		LoginRoutes: []string{"POST /v1/login", "POST /login"},
+		Stats:       a.svc.Stats,
+		Version:     version(),
+	})
+	opts := server.Options{Logger: logger, Ready: a.store.CheckSchema, PublicURL: cfg.Issuer, Observer: m}
+	if cfg.MetricsAddr == "" {
+		opts.Metrics = m.Handler()
 	}
-	handler := server.New(a.svc, a.store, server.Options{Logger: logger, Ready: a.store.CheckSchema, PublicURL: cfg.Issuer})
-	srv := &http.Server{
-		Handler:           handler,
+	handler := server.New(a.svc, a.store, opts)
+	m.AddRoutes(handler.Routes())
+	m.SetInFlight(handler.InFlight)
+
+	h := &serveHTTP{handler: handler, main: newHTTPServer(handler, logger)}
+	// Shutdown waits for handlers; event streams end only when told to.
+	h.main.RegisterOnShutdown(handler.EndStreams)
+	if h.mainLn, err = net.Listen("tcp", cfg.Addr); err != nil {
+		return fmt.Errorf("listen on --addr %s: %w", cfg.Addr, err)
+	}
+	if cfg.MetricsAddr != "" {
+		if h.metricsLn, err = net.Listen("tcp", cfg.MetricsAddr); err != nil {
+			h.mainLn.Close()
+			return fmt.Errorf("listen on --metrics-addr %s: %w", cfg.MetricsAddr, err)
+		}
+		mux := http.NewServeMux()
+		mux.Handle("GET /metrics", m.Handler())
+		h.metrics = newHTTPServer(mux, logger)
+	}
+	if cfg.BenchStateless {
+		logger.Warn("INSECURE BENCHMARK MODE: sessions are not checked; revoked tokens stay valid until they expire")
+	}
+
+	// Background work ends before the store closes (the deferred a.Close).
+	bg, stopBG := context.WithCancel(context.Background())
+	var done []chan struct{}
+	goBG := func(fn func()) {
+		ch := make(chan struct{})
+		done = append(done, ch)
+		go func() { defer close(ch); fn() }()
+	}
+	defer func() {
+		stopBG()
+		for _, ch := range done {
+			<-ch
+		}
+	}()
+	// The follower keeps the session cache honest across processes; until
+	// it has caught up, every request reads the database.
+	goBG(func() { a.svc.FollowRevocations(bg, latch.FollowerConfig{}) })
+	goBG(func() {
+		m.CountActiveSessions(bg, cfg.ActiveEvery, func(ctx context.Context) (int64, error) {
+			n, _, err := a.svc.ActiveSessions(ctx)
+			return n, err
+		}, logger)
+	})
+
+	return h.run(ctx, cfg, logger)
+}
+
+func newHTTPServer(h http.Handler, logger *slog.Logger) *http.Server {
+	return &http.Server{
+		Handler:           h,
 		ReadHeaderTimeout: 5 * time.Second,
 		ReadTimeout:       15 * time.Second,
 		WriteTimeout:      30 * time.Second,
@@ -83,36 +133,52 @@ func serve(ctx context.Context, env *environ, args []string) error {
 		MaxHeaderBytes:    32 << 10,
 		ErrorLog:          slogErrorLog(logger),
 	}
-	// Shutdown waits for handlers; event streams end only when told to.
-	srv.RegisterOnShutdown(handler.EndStreams)
-	if cfg.BenchStateless {
-		logger.Warn("INSECURE BENCHMARK MODE: sessions are not checked; revoked tokens stay valid until they expire")
+}
+
+// run serves until ctx ends, then drains: /readyz reports not-ready for
+// the shutdown delay, the listeners close, and in-flight requests get the
+// shutdown timeout to finish. A drain that runs out of time is an error.
+func (h *serveHTTP) run(ctx context.Context, cfg Config, logger *slog.Logger) error {
+	errc := make(chan error, 2)
+	go func() { errc <- h.main.Serve(h.mainLn) }()
+	attrs := []any{"addr", h.mainLn.Addr().String(), "db", cfg.dbForLogs(), "issuer", cfg.Issuer, "version", version()}
+	if h.metrics != nil {
+		go func() { errc <- h.metrics.Serve(h.metricsLn) }()
+		attrs = append(attrs, "metrics_addr", h.metricsLn.Addr().String())
 	}
-	// The follower keeps the session cache honest across processes; until
-	// it has caught up, every request reads the database.
-	fctx, stopFollower := context.WithCancel(context.Background())
-	followerDone := make(chan struct{})
-	go func() {
-		defer close(followerDone)
-		a.svc.FollowRevocations(fctx, latch.FollowerConfig{})
-	}()
-	defer func() { stopFollower(); <-followerDone }()
+	logger.Info("latch listening", attrs...)
 
-	logger.Info("latch listening", "addr", ln.Addr().String(), "db", cfg.dbForLogs(), "issuer", cfg.Issuer, "version", version())
-
-	errc := make(chan error, 1)
-	go func() { errc <- srv.Serve(ln) }()
 	select {
 	case err := <-errc:
+		h.main.Close()
+		if h.metrics != nil {
+			h.metrics.Close()
+		}
 		return fmt.Errorf("serve: %w", err)
 	case <-ctx.Done():
 	}
-	logger.Info("shutting down: draining in-flight requests", "timeout", cfg.ShutdownTimeout)
+	h.handler.Drain()
+	if cfg.ShutdownDelay > 0 {
+		logger.Info("shutting down: reporting not-ready before closing the listener", "delay", cfg.ShutdownDelay)
+		time.Sleep(cfg.ShutdownDelay)
+	}
+	logger.Info("shutting down: draining in-flight requests", "timeout", cfg.ShutdownTimeout, "in_flight", h.handler.InFlight())
 	sctx, cancel := context.WithTimeout(context.Background(), cfg.ShutdownTimeout)
 	defer cancel()
-	if err := srv.Shutdown(sctx); err != nil {
-		srv.Close()
-		return fmt.Errorf("shutdown: %w", err)
+	err := h.main.Shutdown(sctx)
+	if err != nil {
+		h.main.Close()
+		err = fmt.Errorf("shutdown: in-flight requests still running after --shutdown-timeout %v were cut off", cfg.ShutdownTimeout)
+	}
+	if h.metrics != nil {
+		// Scrapes are short: whatever is left of the timeout is plenty.
+		if merr := h.metrics.Shutdown(sctx); merr != nil {
+			h.metrics.Close()
+		}
+	}
+	if err != nil {
+		logger.Error("stopped", "err", err)
+		return err
 	}
 	logger.Info("stopped")
 	return nil

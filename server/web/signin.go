@@ -106,6 +106,9 @@ func (h *Handler) credentials(w http.ResponseWriter, r *http.Request, page, titl
 			break
 		}
 	}
+	if h.onAuth != nil {
+		h.onAuth(r, &latch.Principal{UserID: g.Session.UserID, SessionID: g.Session.ID})
+	}
 	h.cookies.set(w, g, h.now())
 	redirect(w, r, "/account")
 	return nil

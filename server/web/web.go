@@ -48,7 +48,8 @@ type Options struct {
 	// as the API does (the server passes its own). Required.
 	Device func(*http.Request) latch.Device
 	// Authenticated, if set, is called once a page request's session is
-	// known (the server puts the session id in its request log).
+	// known: authenticated, or just started by sign-up or sign-in (the
+	// server puts the session and user ids in its request log).
 	Authenticated func(*http.Request, *latch.Principal)
 }
 

@@ -1,0 +1,151 @@
+package main
+
+import (
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+)
+
+// runCLI runs the CLI with env as its environment and returns stdout,
+// stderr and the exit code main would use.
+func runCLI(t *testing.T, env map[string]string, stdin string, args ...string) (stdout, stderr string, code int, err error) {
+	t.Helper()
+	var out, errb syncBuffer
+	err = run(t.Context(), args, func(k string) string { return env[k] }, strings.NewReader(stdin), &out, &errb)
+	return out.String(), errb.String(), exitCode(err), err
+}
+
+// Every command and subcommand answers --help on stdout with exit status 0.
+func TestHelpEverywhere(t *testing.T) {
+	cmds := [][]string{
+		{"--help"}, {"-h"}, {"help"}, {"help", "serve"},
+		{"serve", "--help"}, {"serve", "-h"}, {"migrate", "--help"}, {"backup", "--help"}, {"audit", "--help"},
+		{"version", "--help"},
+		{"users", "--help"}, {"users", "create", "--help"}, {"users", "list", "--help"}, {"users", "disable", "--help"}, {"users", "enable", "--help"},
+		{"sessions", "--help"}, {"sessions", "list", "--help"}, {"sessions", "revoke", "--help"},
+		{"keys", "--help"}, {"keys", "list", "--help"}, {"keys", "rotate", "--help"},
+	}
+	for _, args := range cmds {
+		t.Run(strings.Join(args, " "), func(t *testing.T) {
+			// --help must win even over a broken environment.
+			out, errOut, code, err := runCLI(t, map[string]string{"LATCH_ACCESS_TOKEN_TTL": "never"}, "", args...)
+			if code != 0 || err != nil {
+				t.Fatalf("latch %q: exit %d, %v", args, code, err)
+			}
+			if !strings.Contains(out, "Usage:") {
+				t.Errorf("latch %q: stdout lacks usage:\n%s", args, out)
+			}
+			if errOut != "" {
+				t.Errorf("latch %q: wrote to stderr: %q", args, errOut)
+			}
+		})
+	}
+	// Subcommand help lists its own flags and the database options, and
+	// serve's lists every option.
+	out, _, _, _ := runCLI(t, nil, "", "users", "disable", "--help")
+	for _, want := range []string{"-email", "-db", "-db-file", "-config", "every other option"} {
+		if !strings.Contains(out, want) {
+			t.Errorf("users disable --help lacks %q:\n%s", want, out)
+		}
+	}
+	out, _, _, _ = runCLI(t, nil, "", "serve", "--help")
+	for _, want := range []string{"-print-config", "-metrics-addr", "-shutdown-timeout", "-db-file", "LATCH_"} {
+		if !strings.Contains(out, want) {
+			t.Errorf("serve --help lacks %q", want)
+		}
+	}
+}
+
+// Exit status: 0 success, 1 failure, 2 usage; every error is one line, and
+// a failing command writes nothing else to stderr.
+func TestExitCodes(t *testing.T) {
+	dir := t.TempDir()
+	db := filepath.Join(dir, "x.db")
+	tests := []struct {
+		name string
+		args []string
+		code int
+		want string // in the error
+	}{
+		{"no command", []string{}, 2, "no command"},
+		{"unknown command", []string{"frobnicate"}, 2, `unknown command "frobnicate"`},
+		{"bad flag", []string{"serve", "--nope"}, 2, "-nope"},
+		{"stray argument", []string{"migrate", "now", "--db", db}, 2, `unexpected argument "now"`},
+		{"bad duration", []string{"serve", "--access-token-ttl", "soon"}, 2, "access-token-ttl"},
+		{"invalid config", []string{"serve", "--access-token-ttl", "1s", "--log-format", "xml", "--addr", "nohost"}, 2, "--log-format"},
+		{"version", []string{"version"}, 0, ""},
+		{"version extra", []string{"version", "now"}, 2, "no arguments"},
+		{"users without sub", []string{"users"}, 2, "no subcommand"},
+		{"users unknown sub", []string{"users", "explode"}, 2, `unknown subcommand "explode"`},
+		{"keys without sub", []string{"keys"}, 2, "no subcommand"},
+		{"sessions revoke without target", []string{"sessions", "revoke", "--db", db}, 2, "exactly one"},
+		{"users disable without email", []string{"users", "disable", "--db", db}, 2, "--email"},
+		{"disable unknown user", []string{"users", "disable", "--email", "ghost@example.com", "--db", db}, 1, "ghost@example.com"},
+		{"create without password", []string{"users", "create", "--email", "a@example.com", "--db", db}, 2, "no password"},
+		{"migrate", []string{"migrate", "--db", filepath.Join(dir, "m.db")}, 0, ""},
+		{"users list", []string{"users", "list", "--db", db}, 0, ""},
+		{"keys list", []string{"keys", "list", "--db", db}, 0, ""},
+		{"audit", []string{"audit", "--db", db}, 0, ""},
+		{"backup without --to", []string{"backup", "--db", db}, 2, "--to"},
+		{"backup of postgres", []string{"backup", "--to", filepath.Join(dir, "b.db"), "--db", "postgres://h/db", "--secret-file", db}, 2, "pg_dump"},
+		{"backup of a missing file", []string{"backup", "--to", filepath.Join(dir, "b.db"), "--db", filepath.Join(dir, "none.db")}, 1, "none.db"},
+		{"unreachable database", []string{"users", "list", "--db", filepath.Join(dir, "no", "such", "dir", "x.db")}, 1, "x.db"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			_, errOut, code, err := runCLI(t, nil, "", tt.args...)
+			if code != tt.code {
+				t.Fatalf("latch %q: exit %d (%v), want %d", tt.args, code, err, tt.code)
+			}
+			if err == nil {
+				return
+			}
+			if line := oneLine(err); !strings.Contains(line, tt.want) || strings.Contains(line, "\n") {
+				t.Errorf("latch %q: error %q, want one line containing %q", tt.args, line, tt.want)
+			}
+			if tt.code == 2 && errOut != "" {
+				t.Errorf("latch %q: usage error also wrote %q to stderr", tt.args, errOut)
+			}
+		})
+	}
+}
+
+// TestMainProcess runs the real main in a child process: the exit status
+// and the single stderr line are what a shell sees.
+func TestMainProcess(t *testing.T) {
+	dir := t.TempDir()
+	for _, tt := range []struct {
+		args []string
+		code int
+	}{
+		{[]string{"version"}, 0},
+		{[]string{"serve", "--nope"}, 2},
+		{[]string{"serve", "--access-token-ttl", "1s", "--log-format", "xml"}, 2},
+		{[]string{"users", "list", "--db", filepath.Join(dir, "missing", "x.db")}, 1},
+	} {
+		cmd := exec.CommandContext(t.Context(), os.Args[0], tt.args...)
+		cmd.Env = append(os.Environ(), "LATCH_TEST_RUN_MAIN=1")
+		var stdout, stderr strings.Builder
+		cmd.Stdout, cmd.Stderr = &stdout, &stderr
+		err := cmd.Run()
+		code := 0
+		if ee, ok := err.(*exec.ExitError); ok {
+			code = ee.ExitCode()
+		} else if err != nil {
+			t.Fatal(err)
+		}
+		if code != tt.code {
+			t.Errorf("latch %q: exit %d, want %d; stderr %q", tt.args, code, tt.code, stderr.String())
+		}
+		if code != 0 {
+			lines := strings.Split(strings.TrimSuffix(stderr.String(), "\n"), "\n")
+			if len(lines) != 1 || !strings.HasPrefix(lines[0], "latch: ") {
+				t.Errorf("latch %q: stderr is not one \"latch: \" line: %q", tt.args, stderr.String())
+			}
+		} else if !strings.HasPrefix(stdout.String(), "latch ") {
+			t.Errorf("latch version printed %q", stdout.String())
+		}
+	}
+}

@@ -1,0 +1,270 @@
+package main
+
+import (
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+)
+
+func writeFile(t *testing.T, dir, name, text string) string {
+	t.Helper()
+	p := filepath.Join(dir, name)
+	if err := os.WriteFile(p, []byte(text), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	return p
+}
+
+func load(t *testing.T, env map[string]string, args ...string) (Config, error) {
+	t.Helper()
+	e := &environ{getenv: func(k string) string { return env[k] }, stdout: io.Discard, stderr: io.Discard}
+	return loadConfig(e, "serve", "", args, nil)
+}
+
+// Flags override LATCH_* variables, which override the config file, which
+// overrides the defaults; each value knows where it came from.
+func TestConfigLayers(t *testing.T) {
+	dir := t.TempDir()
+	file := writeFile(t, dir, "latch.conf", `# a comment
+addr = "127.0.0.1:7000"   # quoted, with a comment
+access-token-ttl = 20m
+session-idle-timeout = "48h"
+log-format = json
+no-cache = true
+`)
+	env := map[string]string{"LATCH_CONFIG": file, "LATCH_ADDR": "127.0.0.1:7001", "LATCH_LOG_LEVEL": "debug"}
+	cfg, err := load(t, env, "--addr", "127.0.0.1:7002", "--access-token-ttl", "30m")
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := []struct {
+		got, want any
+		name      string
+		origin    string
+	}{
+		{cfg.Addr, "127.0.0.1:7002", "addr", "flag --addr"},
+		{cfg.AccessTTL, 30 * time.Minute, "access-token-ttl", "flag --access-token-ttl"},
+		{cfg.LogLevel, "debug", "log-level", "env LATCH_LOG_LEVEL"},
+		{cfg.SessionIdle, 48 * time.Hour, "session-idle-timeout", "file " + file + ":4"},
+		{cfg.LogFormat, "json", "log-format", "file " + file + ":5"},
+		{cfg.NoCache, true, "no-cache", "file " + file + ":6"},
+		{cfg.ConfigFile, file, "config", "env LATCH_CONFIG"},
+		{cfg.RefreshGrace, 10 * time.Second, "refresh-reuse-grace", ""},
+	}
+	for _, w := range want {
+		if w.got != w.want || cfg.origin[w.name] != w.origin {
+			t.Errorf("%s = %v from %q, want %v from %q", w.name, w.got, cfg.origin[w.name], w.want, w.origin)
+		}
+	}
+	// Without the flag, the variable beats the file.
+	cfg, err = load(t, env)
+	if err != nil || cfg.Addr != "127.0.0.1:7001" || cfg.AccessTTL != 20*time.Minute {
+		t.Errorf("without flags: addr %q ttl %v err %v", cfg.Addr, cfg.AccessTTL, err)
+	}
+	// --config beats LATCH_CONFIG.
+	other := writeFile(t, dir, "other.conf", "access-token-ttl = 5m\n")
+	cfg, err = load(t, env, "--config", other)
+	if err != nil || cfg.AccessTTL != 5*time.Minute || cfg.origin["config"] != "flag --config" {
+		t.Errorf("--config: ttl %v origin %q err %v", cfg.AccessTTL, cfg.origin["config"], err)
+	}
+}
+
+// Every problem, from every layer, is reported at once as a usage error.
+func TestConfigAllErrorsAtOnce(t *testing.T) {
+	dir := t.TempDir()
+	file := writeFile(t, dir, "latch.conf", `adr = "127.0.0.1:1"
+access-token-ttl = 20m
+access-token-ttl = 21m
+session-max-age = forever
+no equals sign here
+`)
+	env := map[string]string{"LATCH_CONFIG": file, "LATCH_REFRESH_REUSE_GRACE": "soon"}
+	_, err := load(t, env, "--log-format", "xml")
+	var ue *usageError
+	if !errors.As(err, &ue) {
+		t.Fatalf("err = %v, want a usage error", err)
+	}
+	for _, want := range []string{
+		file + `:1: unknown option "adr"`,
+		file + `:3: "access-token-ttl" is already set on line 2`,
+		file + `:4: invalid value "forever" for --session-max-age`,
+		file + `:5: want "name = value"`,
+		`LATCH_REFRESH_REUSE_GRACE: invalid value "soon"`,
+		"--log-format: must be text or json",
+	} {
+		if !strings.Contains(err.Error(), want) {
+			t.Errorf("error lacks %q:\n%v", want, err)
+		}
+	}
+	if _, err := load(t, nil, "--config", filepath.Join(dir, "missing.conf")); err == nil || !strings.Contains(err.Error(), "missing.conf") {
+		t.Errorf("missing config file: %v", err)
+	}
+	if _, err := load(t, nil, "--config", writeFile(t, dir, "loop.conf", "config = x.conf\n")); err == nil || !strings.Contains(err.Error(), "cannot name another config file") {
+		t.Errorf("config in config: %v", err)
+	}
+}
+
+func TestParseConfigLine(t *testing.T) {
+	for _, tt := range []struct {
+		line, name, value, err string
+	}{
+		{`addr = 127.0.0.1:80`, "addr", "127.0.0.1:80", ""},
+		{`addr=127.0.0.1:80 # trailing`, "addr", "127.0.0.1:80", ""},
+		{`db = "a # not a comment"`, "db", "a # not a comment", ""},
+		{`db = "tab\there \"q\""  # c`, "db", "tab\there \"q\"", ""},
+		{`db = "x" y`, "", "", "text after"},
+		{`db = "open`, "", "", "unterminated"},
+		{`Addr = x`, "", "", "bad option name"},
+		{`db_file = x`, "", "", "bad option name"},
+		{`= x`, "", "", "bad option name"},
+		{`just words`, "", "", "name = value"},
+		{`db =`, "db", "", ""},
+	} {
+		name, value, err := parseConfigLine(tt.line)
+		if tt.err != "" {
+			if err == nil || !strings.Contains(err.Error(), tt.err) {
+				t.Errorf("parseConfigLine(%q) error = %v, want %q", tt.line, err, tt.err)
+			}
+			continue
+		}
+		if err != nil || name != tt.name || value != tt.value {
+			t.Errorf("parseConfigLine(%q) = %q, %q, %v, want %q, %q", tt.line, name, value, err, tt.name, tt.value)
+		}
+	}
+}
+
+func FuzzParseConfigFile(f *testing.F) {
+	f.Add("addr = \"127.0.0.1:1\"\n# c\ndb=x # y\n")
+	f.Add(`db = "\u00e9\\"` + "\n")
+	known := map[string]bool{"addr": true, "db": true}
+	f.Fuzz(func(t *testing.T, text string) {
+		out, err := parseConfigFile("f", text, known)
+		if err == nil {
+			for k := range out {
+				if !known[k] {
+					t.Fatalf("unknown key %q accepted", k)
+				}
+			}
+		}
+	})
+}
+
+const pgPassword = "s3cr3t-pg-pw"
+
+// A secret option can come from a file, named by flag, variable or config
+// key; the file's value beats a lower layer's plain value, and the secret
+// never shows up in --print-config or an error.
+func TestSecretFromFile(t *testing.T) {
+	dir := t.TempDir()
+	url := "postgres://latch:" + pgPassword + "@db.example/latch"
+	dbFile := writeFile(t, dir, "db-url", url+"\n")
+	secret := writeFile(t, dir, "latch.secret", strings.Repeat("ab", 32))
+	for _, tt := range []struct {
+		name   string
+		env    map[string]string
+		args   []string
+		origin string
+	}{
+		{"flag", nil, []string{"--db-file", dbFile}, "read from --db-file"},
+		{"env", map[string]string{"LATCH_DB_FILE": dbFile}, nil, "read from --db-file"},
+		{"env beats file's plain db", map[string]string{"LATCH_DB_FILE": dbFile, "LATCH_CONFIG": writeFile(t, dir, "a.conf", "db = other.db\n")}, nil, "read from --db-file"},
+		{"config key", nil, []string{"--config", writeFile(t, dir, "b.conf", "db-file = "+dbFile+"\n")}, "read from --db-file"},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			cfg, err := load(t, tt.env, append(tt.args, "--secret-file", secret)...)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if cfg.DB != url || cfg.origin["db"] != tt.origin {
+				t.Errorf("db from %q, want the URL from %q", cfg.origin["db"], tt.origin)
+			}
+		})
+	}
+	// A plain --db flag beats LATCH_DB_FILE: flags win.
+	cfg, err := load(t, map[string]string{"LATCH_DB_FILE": dbFile}, "--db", filepath.Join(dir, "x.db"))
+	if err != nil || cfg.DB != filepath.Join(dir, "x.db") {
+		t.Errorf("--db vs LATCH_DB_FILE: %q %v", cfg.DB, err)
+	}
+	// Both in one layer is ambiguous.
+	if _, err := load(t, nil, "--db", "x.db", "--db-file", dbFile); err == nil || !strings.Contains(err.Error(), "give one") {
+		t.Errorf("--db and --db-file: %v", err)
+	}
+	for _, p := range []string{filepath.Join(dir, "absent"), writeFile(t, dir, "empty", "\n")} {
+		_, err := load(t, nil, "--db-file", p)
+		if err == nil || !strings.Contains(err.Error(), "--db-file") {
+			t.Errorf("--db-file %s: %v", p, err)
+		}
+	}
+	// --print-config: secrets redacted, sources named, exit 0.
+	out, errOut, code, err := runCLI(t, map[string]string{"LATCH_DB_FILE": dbFile, "LATCH_ISSUER": "https://" + "id.example"}, "", "serve", "--print-config", "--secret-file", secret)
+	if code != 0 {
+		t.Fatalf("--print-config: exit %d %v", code, err)
+	}
+	for _, want := range []string{
+		`# db `, `"postgres://latch:xxxxx@db.example/latch"`, "# read from --db-file",
+		`db-file `, "# env LATCH_DB_FILE",
+		`issuer `, `"https://id.example"`, "# env LATCH_ISSUER",
+		`audience `, "# derived",
+		`secret-file `, "# flag --secret-file",
+		`access-token-ttl `, "# default",
+	} {
+		if !strings.Contains(out, want) {
+			t.Errorf("--print-config lacks %q:\n%s", want, out)
+		}
+	}
+	if strings.Contains(out+errOut, pgPassword) {
+		t.Fatalf("--print-config shows the password:\n%s", out)
+	}
+	// An invalid configuration is printed and refused (exit 2).
+	out, _, code, err = runCLI(t, map[string]string{"LATCH_DB": url}, "", "serve", "--print-config")
+	if code != 2 || !strings.Contains(err.Error(), "--secret-file") || strings.Contains(out+err.Error(), pgPassword) {
+		t.Errorf("--print-config of a bad config: exit %d, %v\n%s", code, err, out)
+	}
+	// The start-up log line redacts too.
+	cfg, _ = load(t, map[string]string{"LATCH_DB_FILE": dbFile}, "--secret-file", secret)
+	if attrs := fmt.Sprint(cfg.redactedAttrs()...); !strings.Contains(attrs, "xxxxx") || strings.Contains(attrs, pgPassword) {
+		t.Errorf("redactedAttrs: %s", attrs)
+	}
+}
+
+// Options added to Config.register (as other changes do) get a variable,
+// a config-file key and a line in --print-config with no further work.
+func TestNewOptionsJoinEveryLayer(t *testing.T) {
+	file := writeFile(t, t.TempDir(), "c.conf", "brand-new = from-file\n")
+	setup := func() (*Config, *flag.FlagSet, map[string]bool, *string) {
+		c := defaultConfig()
+		c.ConfigFile = file
+		fs := flag.NewFlagSet("", flag.ContinueOnError)
+		c.register(fs)
+		extra := new(string)
+		fs.StringVar(extra, "brand-new", "x", "an option a later change adds")
+		shared := map[string]bool{}
+		fs.VisitAll(func(f *flag.Flag) { shared[f.Name] = true })
+		return &c, fs, shared, extra
+	}
+	c, fs, shared, extra := setup()
+	if errs := c.layer(fs, shared, func(string) string { return "" }); len(errs) > 0 || *extra != "from-file" {
+		t.Fatalf("file: %q %v", *extra, errs)
+	}
+	c, fs, shared, extra = setup()
+	env := func(k string) string {
+		if k == "LATCH_BRAND_NEW" {
+			return "from-env"
+		}
+		return ""
+	}
+	if errs := c.layer(fs, shared, env); len(errs) > 0 || *extra != "from-env" {
+		t.Fatalf("env: %q %v", *extra, errs)
+	}
+	var b strings.Builder
+	c.printConfig(&b, fs, shared)
+	if !strings.Contains(b.String(), `brand-new`) || !strings.Contains(b.String(), "env LATCH_BRAND_NEW") {
+		t.Errorf("print-config:\n%s", b.String())
+	}
+}
