@@ -10,6 +10,8 @@ import (
 	"strings"
 	"text/tabwriter"
 	"time"
+	"unicode"
+	"unicode/utf8"
 
 	"github.com/latchauth/latch"
 )
@@ -51,7 +53,7 @@ func dispatch(ctx context.Context, env *environ, group string, args []string, su
 			return err
 		}
 	}
-	a, err := openApp(ctx, cfg, adminLogger(env, cfg))
+	a, err := openAdminApp(ctx, cfg, adminLogger(env, cfg))
 	if err != nil {
 		return err
 	}
@@ -137,7 +139,7 @@ func usersCmd(ctx context.Context, env *environ, args []string) error {
 				}
 				table(env.stdout, "ID\tEMAIL\tCREATED\tDISABLED", func(tw io.Writer) {
 					for _, u := range us {
-						fmt.Fprintf(tw, "%s\t%s\t%s\t%s\n", u.ID, u.Email, ts(u.CreatedAt), ts(u.DisabledAt))
+						fmt.Fprintf(tw, "%s\t%s\t%s\t%s\n", u.ID, printable(u.Email), ts(u.CreatedAt), ts(u.DisabledAt))
 					}
 				})
 				return nil
@@ -194,7 +196,7 @@ func sessionsCmd(ctx context.Context, env *environ, args []string) error {
 						if !v.EndedAt.IsZero() {
 							state = fmt.Sprintf("ended %s (%s)", ts(v.EndedAt), v.EndReason)
 						}
-						fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\n", v.ID, ts(v.CreatedAt), ts(v.LastSeenAt), v.IP, state, v.UserAgent)
+						fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\n", v.ID, ts(v.CreatedAt), ts(v.LastSeenAt), printable(v.IP), state, printable(v.UserAgent))
 					}
 				})
 				return nil
@@ -287,7 +289,7 @@ func auditCmd(ctx context.Context, env *environ, args []string) error {
 	if err != nil {
 		return err
 	}
-	a, err := openApp(ctx, cfg, adminLogger(env, cfg))
+	a, err := openAdminApp(ctx, cfg, adminLogger(env, cfg))
 	if err != nil {
 		return err
 	}
@@ -298,7 +300,7 @@ func auditCmd(ctx context.Context, env *environ, args []string) error {
 	}
 	table(env.stdout, "TIME\tEVENT\tOUTCOME\tUSER\tSESSION\tEMAIL\tIP\tDETAIL", func(tw io.Writer) {
 		for _, e := range evs {
-			fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n", ts(e.At), e.Type, e.Outcome, dash(string(e.UserID)), dash(string(e.SessionID)), dash(e.Email), dash(e.IP), e.Detail)
+			fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n", ts(e.At), e.Type, e.Outcome, dash(string(e.UserID)), dash(string(e.SessionID)), dash(e.Email), dash(e.IP), printable(e.Detail))
 		}
 	})
 	return nil
@@ -308,5 +310,21 @@ func dash(s string) string {
 	if s == "" {
 		return "-"
 	}
-	return s
+	return printable(s)
+}
+
+// printable escapes what a client could have put into a stored field so an
+// operator's terminal shows it instead of obeying it: control characters
+// (escape sequences, newlines that would forge table rows), invisible
+// formatting characters, and tabs (which tabwriter treats as columns).
+func printable(s string) string {
+	var b strings.Builder
+	for _, r := range s {
+		if unicode.IsControl(r) || unicode.Is(unicode.Cf, r) || r == utf8.RuneError {
+			fmt.Fprintf(&b, "\\u%04x", r)
+			continue
+		}
+		b.WriteRune(r)
+	}
+	return b.String()
 }

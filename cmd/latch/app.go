@@ -12,6 +12,7 @@ import (
 
 	"github.com/latchauth/latch"
 	"github.com/latchauth/latch/password"
+	"github.com/latchauth/latch/postgres"
 )
 
 // app is a configured service on an open, migrated store.
@@ -110,4 +111,17 @@ func loadSecret(ctx context.Context, st latch.Store, path string, logger *slog.L
 	}
 	logger.Info("created a new installation secret; back it up with the database", "file", path)
 	return s, nil
+}
+
+// openAdminApp opens the database an admin command names. It never creates
+// one: a mistyped --db, or a command run in the wrong directory, would
+// otherwise silently work on a new, empty database with a new secret.
+// (latch migrate and latch serve create the database.)
+func openAdminApp(ctx context.Context, cfg Config, logger *slog.Logger) (*app, error) {
+	if !postgres.IsURL(cfg.DB) {
+		if _, err := os.Stat(cfg.DB); errors.Is(err, fs.ErrNotExist) {
+			return nil, fmt.Errorf("database %s does not exist: pass the right --db, or create it with latch migrate", cfg.DB)
+		}
+	}
+	return openApp(ctx, cfg, logger)
 }

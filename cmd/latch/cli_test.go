@@ -63,12 +63,16 @@ func TestHelpEverywhere(t *testing.T) {
 func TestExitCodes(t *testing.T) {
 	dir := t.TempDir()
 	db := filepath.Join(dir, "x.db")
+	if _, _, code, err := runCLI(t, nil, "", "migrate", "--db", db); code != 0 {
+		t.Fatalf("migrate: %v", err)
+	}
 	tests := []struct {
 		name string
 		args []string
 		code int
 		want string // in the error
 	}{
+		{"admin on a missing database", []string{"users", "list", "--db", filepath.Join(dir, "typo.db")}, 1, "typo.db does not exist"},
 		{"no command", []string{}, 2, "no command"},
 		{"unknown command", []string{"frobnicate"}, 2, `unknown command "frobnicate"`},
 		{"bad flag", []string{"serve", "--nope"}, 2, "-nope"},

@@ -11,6 +11,9 @@ import (
 
 func TestClientsCLI(t *testing.T) {
 	dir := t.TempDir()
+	if _, err := cli(t, dir, "", "migrate"); err != nil {
+		t.Fatal(err)
+	}
 	out, err := cli(t, dir, "", "clients", "add", "notes")
 	secret := strings.TrimSpace(out)
 	if err != nil || !strings.HasPrefix(secret, "latch_cs_") || strings.Contains(secret, "\n") {

@@ -70,7 +70,7 @@ func (c *Config) register(fs *flag.FlagSet) {
 	fs.StringVar(&c.Addr, "addr", c.Addr, "listen address `host:port`")
 	fs.StringVar(&c.DB, "db", c.DB, "SQLite database `file`, or a postgres:// URL (pool size: ?pool_max_conns=N); keep a password out of argv with --db-file")
 	fs.StringVar(&c.SecretFile, "secret-file", c.SecretFile, "`file` holding the installation secret (default: latch.secret beside a SQLite database; created on first start; required with PostgreSQL)")
-	fs.StringVar(&c.Issuer, "issuer", c.Issuer, "token issuer `URL` (iss) (default: http://ADDR, from --addr)")
+	fs.StringVar(&c.Issuer, "issuer", c.Issuer, "token issuer `URL` (iss): the public URL clients use (default: http://ADDR when --addr is loopback; required otherwise)")
 	fs.StringVar(&c.Audience, "audience", c.Audience, "token audience (aud) (default: the issuer)")
 	fs.DurationVar(&c.AccessTTL, "access-token-ttl", c.AccessTTL, "access token lifetime, 1m to 24h")
 	fs.DurationVar(&c.RefreshGrace, "refresh-reuse-grace", c.RefreshGrace, "window in which the previous refresh token returns the same successor, 0s to 5m")
@@ -119,6 +119,15 @@ func envName(flagName string) string {
 	return "LATCH_" + strings.ToUpper(strings.ReplaceAll(flagName, "-", "_"))
 }
 
+// isLoopbackHost reports whether host names this machine only.
+func isLoopbackHost(host string) bool {
+	if host == "localhost" {
+		return true
+	}
+	ip := net.ParseIP(host)
+	return ip != nil && ip.IsLoopback()
+}
+
 // finish fills derived defaults and validates every field, reporting all
 // problems at once.
 func (c *Config) finish() error {
@@ -130,14 +139,22 @@ func (c *Config) finish() error {
 	if err != nil {
 		bad("addr", "must be host:port (%v)", err)
 	}
-	if c.Issuer == "" {
-		if host == "" || host == "0.0.0.0" || host == "::" {
-			host = "localhost"
+	if c.Issuer == "" && err == nil {
+		// The default suits only a server on this machine. Listening on a
+		// network address means clients reach it by some public URL, which
+		// latch cannot guess, and which decides cookie security (https
+		// cookies are Secure): the operator must say it.
+		if isLoopbackHost(host) {
+			c.Issuer = "http://" + net.JoinHostPort(host, port)
+		} else {
+			bad("issuer", "is required when --addr is not a loopback address: set it to the URL clients use, e.g. https://auth.example.com")
 		}
-		c.Issuer = "http://" + net.JoinHostPort(host, port)
 	}
-	if u, err := url.Parse(c.Issuer); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
-		bad("issuer", "must be an absolute http(s) URL")
+	if c.Issuer != "" {
+		if u, err := url.Parse(c.Issuer); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" ||
+			u.RawQuery != "" || u.Fragment != "" || u.User != nil || strings.HasSuffix(u.Path, "/") {
+			bad("issuer", "must be an absolute http(s) URL without a trailing slash, query or fragment (e.g. https://auth.example.com)")
+		}
 	}
 	if c.Audience == "" {
 		c.Audience = c.Issuer

@@ -237,6 +237,15 @@ func TestConfigPrecedence(t *testing.T) {
 
 func TestUsersCreateAndSecretSafety(t *testing.T) {
 	dir := t.TempDir()
+	if _, err := cli(t, dir, "", "users", "list"); err == nil || !strings.Contains(err.Error(), "does not exist") {
+		t.Fatalf("admin command on a missing database: %v", err)
+	}
+	if _, err := os.Stat(filepath.Join(dir, "latch.db")); err == nil {
+		t.Fatal("an admin command created a database")
+	}
+	if _, err := cli(t, dir, "", "migrate"); err != nil {
+		t.Fatal(err)
+	}
 	out, err := cli(t, dir, "a long enough password\n", "users", "create", "--email", "cli@example.com")
 	if err != nil || !strings.Contains(out, "created user cli@example.com") {
 		t.Fatalf("users create: %v %s", err, out)
@@ -259,5 +268,55 @@ func TestUsersCreateAndSecretSafety(t *testing.T) {
 	}
 	if _, err := cli(t, dir, "", "users", "list", "--secret-file", filepath.Join(dir, "moved.secret")); err != nil {
 		t.Fatalf("original secret: %v", err)
+	}
+}
+
+// The default issuer only suits a loopback server; anything else must name
+// its public URL, and a malformed issuer is refused.
+func TestIssuerRules(t *testing.T) {
+	tests := []struct {
+		args    []string
+		wantErr string
+		issuer  string
+	}{
+		{[]string{"--addr", "127.0.0.1:9000"}, "", "http://127.0.0.1:9000"},
+		{[]string{"--addr", "localhost:9000"}, "", "http://localhost:9000"},
+		{[]string{"--addr", "[::1]:9000"}, "", "http://[::1]:9000"},
+		{[]string{"--addr", "0.0.0.0:9000"}, "--issuer: is required", ""},
+		{[]string{"--addr", ":9000"}, "--issuer: is required", ""},
+		{[]string{"--addr", "192.0.2.1:9000"}, "--issuer: is required", ""},
+		{[]string{"--addr", "0.0.0.0:9000", "--issuer", "https://auth.example.com"}, "", "https://auth.example.com"},
+		{[]string{"--issuer", "https://auth.example.com/"}, "trailing slash", ""},
+		{[]string{"--issuer", "https://auth.example.com/?x=1"}, "--issuer", ""},
+		{[]string{"--issuer", "ftp://auth.example.com"}, "--issuer", ""},
+		{[]string{"--issuer", "https://auth.example.com/tenant"}, "", "https://auth.example.com/tenant"},
+	}
+	for _, tt := range tests {
+		e := &environ{getenv: noEnv, stdout: io.Discard, stderr: io.Discard}
+		cfg, err := loadConfig(e, "serve", "", tt.args, nil)
+		if tt.wantErr != "" {
+			if err == nil || !strings.Contains(err.Error(), tt.wantErr) {
+				t.Errorf("loadConfig(%q) = %v, want an error containing %q", tt.args, err, tt.wantErr)
+			}
+			continue
+		}
+		if err != nil || cfg.Issuer != tt.issuer {
+			t.Errorf("loadConfig(%q) = issuer %q, %v; want %q", tt.args, cfg.Issuer, err, tt.issuer)
+		}
+	}
+}
+
+func TestPrintableEscapesTerminalControl(t *testing.T) {
+	for in, want := range map[string]string{
+		"alice@example.com":               "alice@example.com",
+		"\x1b]0;pwned\x07\x1b[2J":         `\u001b]0;pwned\u0007\u001b[2J`,
+		"a\nFAKE row\tcol":                `a\u000aFAKE row\u0009col`,
+		"al\u202eice":                     `al\u202eice`,
+		"jürgen":                          "jürgen",
+		"Mozilla/5.0 (X11; Linux x86_64)": "Mozilla/5.0 (X11; Linux x86_64)",
+	} {
+		if got := printable(in); got != want {
+			t.Errorf("printable(%q) = %q, want %q", in, got, want)
+		}
 	}
 }
