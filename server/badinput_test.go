@@ -73,6 +73,8 @@ func TestBadInput(t *testing.T) {
 		{"logout with body", "POST", "/v1/logout", `{"scope":"all"}`, []string{bearer(at)}, 400, "invalid_request", ""},
 		{"logout with chunked body", "POST", "/v1/logout", "chunked:{\"scope\":\"all\"}", []string{bearer(at)}, 400, "invalid_request", ""},
 		{"unknown path", "GET", "/v1/nope", "", nil, 404, "not_found", ""},
+		{"unclean path", "GET", "//v1/me", "", []string{bearer(at)}, 404, "not_found", ""},
+		{"dot segment", "GET", "/v1/./me", "", []string{bearer(at)}, 404, "not_found", ""},
 		{"wrong method", "GET", "/v1/signup", "", nil, 405, "method_not_allowed", ""},
 		{"wrong method on me", "DELETE", "/v1/me", "", nil, 405, "method_not_allowed", ""},
 	}

@@ -66,7 +66,11 @@ func (s *Server) writeError(w http.ResponseWriter, r *http.Request, err error) {
 		if p.Status == 0 {
 			p.Status = http.StatusInternalServerError
 		}
-		if le.Kind == latch.KindUnavailable || le.Kind == latch.KindInternal {
+		switch {
+		case le.Code == latch.CodeBusy || le.Code == latch.CodeRateLimited:
+			// Load shedding works as designed: worth a warning, not an error.
+			s.logger.LogAttrs(r.Context(), slog.LevelWarn, "request shed", slog.String("code", le.Code))
+		case le.Kind == latch.KindUnavailable || le.Kind == latch.KindInternal:
 			s.logger.LogAttrs(r.Context(), slog.LevelError, "request failed", slog.String("code", le.Code), slog.Any("err", le.Err))
 		}
 	case errors.As(err, &he):

@@ -1,6 +1,10 @@
 package server
 
-import "net/http"
+import (
+	"net/http"
+	"path"
+	"strings"
+)
 
 // routes registers every endpoint. docs/api.md documents each one.
 func (s *Server) routes() {
@@ -58,6 +62,12 @@ func (s *Server) handle(h func(http.ResponseWriter, *http.Request) error) http.H
 // dispatch serves r through the mux, but answers unknown paths (404) and
 // wrong methods (405, with Allow) in problem JSON like everything else.
 func (s *Server) dispatch(w http.ResponseWriter, r *http.Request) {
+	if !canonicalPath(r.URL.Path) {
+		// The mux would redirect (307, text/html) to the cleaned path; an
+		// API answers what was asked, in problem JSON.
+		s.writeError(w, r, &httpError{status: http.StatusNotFound, code: "not_found", message: "no such endpoint"})
+		return
+	}
 	h, pattern := s.mux.Handler(r)
 	infoFrom(r.Context()).pattern = pattern
 	if pattern != "" {
@@ -83,3 +93,13 @@ type statusProbe struct {
 func (p *statusProbe) Header() http.Header         { return p.header }
 func (p *statusProbe) Write(b []byte) (int, error) { return len(b), nil }
 func (p *statusProbe) WriteHeader(code int)        { p.status = code }
+
+// canonicalPath reports whether p is already clean: no empty, "." or ".."
+// segments (a trailing slash is allowed).
+func canonicalPath(p string) bool {
+	trimmed := p
+	if len(p) > 1 && strings.HasSuffix(p, "/") {
+		trimmed = p[:len(p)-1]
+	}
+	return path.Clean(trimmed) == trimmed
+}
