@@ -36,6 +36,7 @@ type Config struct {
 	ShutdownDelay   time.Duration
 	MetricsAddr     string
 	ActiveEvery     time.Duration
+	AuditRetention  time.Duration
 	LogFormat       string
 	LogLevel        string
 	NoCache         bool
@@ -58,6 +59,7 @@ func defaultConfig() Config {
 		SessionIdle:     p.IdleTimeout,
 		ShutdownTimeout: 15 * time.Second,
 		ActiveEvery:     time.Minute,
+		AuditRetention:  latch.DefaultRetention().Audit,
 		LogFormat:       "text",
 		LogLevel:        "info",
 	}
@@ -79,6 +81,7 @@ func (c *Config) register(fs *flag.FlagSet) {
 	fs.DurationVar(&c.ShutdownTimeout, "shutdown-timeout", c.ShutdownTimeout, "how long SIGTERM waits for in-flight requests")
 	fs.DurationVar(&c.ShutdownDelay, "shutdown-delay", c.ShutdownDelay, "after SIGTERM, report not-ready on /readyz this long before closing the listener, so load balancers stop sending requests")
 	fs.StringVar(&c.MetricsAddr, "metrics-addr", c.MetricsAddr, "serve Prometheus /metrics on this `host:port` instead of on --addr")
+	fs.DurationVar(&c.AuditRetention, "audit-retention", c.AuditRetention, "delete audit events older than this (0 keeps them forever); ended sessions are kept 30 days")
 	fs.DurationVar(&c.ActiveEvery, "active-sessions-interval", c.ActiveEvery, "how often the latch_active_sessions gauge is recounted (one database query)")
 	fs.StringVar(&c.LogFormat, "log-format", c.LogFormat, "log format: text or json")
 	fs.StringVar(&c.LogLevel, "log-level", c.LogLevel, "log level: debug, info, warn or error")
@@ -201,6 +204,9 @@ func (c *Config) finish() error {
 		} else if c.MetricsAddr == c.Addr && mport != "0" {
 			bad("metrics-addr", "must differ from --addr (leave it empty to serve /metrics on --addr)")
 		}
+	}
+	if c.AuditRetention < 0 || (c.AuditRetention > 0 && c.AuditRetention < 24*time.Hour) {
+		bad("audit-retention", "must be 0 (keep forever) or at least 24h")
 	}
 	if c.ActiveEvery < time.Second {
 		bad("active-sessions-interval", "must be at least 1s")

@@ -113,6 +113,11 @@ func serve(ctx context.Context, env *environ, args []string) error {
 	// The follower keeps the session cache honest across processes; until
 	// it has caught up, every request reads the database.
 	goBG(func() { a.svc.FollowRevocations(bg, latch.FollowerConfig{}) })
+	// Ended sessions, old revocation events and old audit events are
+	// deleted hourly, so the database does not grow without bound.
+	goBG(func() {
+		a.svc.RunSweeper(bg, latch.Retention{Sessions: latch.DefaultRetention().Sessions, Audit: cfg.AuditRetention}, time.Hour)
+	})
 	goBG(func() {
 		m.CountActiveSessions(bg, cfg.ActiveEvery, func(ctx context.Context) (int64, error) {
 			n, _, err := a.svc.ActiveSessions(ctx)
