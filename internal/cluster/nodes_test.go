@@ -60,7 +60,7 @@ type inCluster struct {
 // newInCluster starts n nodes on a fresh database and waits until every
 // node's cache is trusted (unless a hook keeps it from catching up; then it
 // returns without waiting).
-func newInCluster(t *testing.T, n int, o clusterOptions) *inCluster {
+func newInCluster(t testing.TB, n int, o clusterOptions) *inCluster {
 	t.Helper()
 	if o.Policy == (latch.Policy{}) {
 		o.Policy = latch.DefaultPolicy()
@@ -135,7 +135,7 @@ func newInCluster(t *testing.T, n int, o clusterOptions) *inCluster {
 
 // createRole makes a login role for one node, so pg_stat_activity tells
 // its connections from the others'. It is dropped when the test ends.
-func createRole(t *testing.T, dbURL, suffix string) string {
+func createRole(t testing.TB, dbURL, suffix string) string {
 	t.Helper()
 	u, err := url.Parse(dbURL)
 	if err != nil {
@@ -167,7 +167,7 @@ func createRole(t *testing.T, dbURL, suffix string) string {
 	return role
 }
 
-func withUser(t *testing.T, dbURL, role string) string {
+func withUser(t testing.TB, dbURL, role string) string {
 	t.Helper()
 	u, err := url.Parse(dbURL)
 	if err != nil {
@@ -178,7 +178,7 @@ func withUser(t *testing.T, dbURL, role string) string {
 }
 
 // admin runs one statement as the superuser on a short-lived connection.
-func admin(t *testing.T, dbURL, sql string, args ...any) int64 {
+func admin(t testing.TB, dbURL, sql string, args ...any) int64 {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
@@ -197,7 +197,7 @@ func admin(t *testing.T, dbURL, sql string, args ...any) int64 {
 // killListener ends the node's notification connection from the server
 // side (pg_terminate_backend, as a failover or an operator would) and
 // returns how many backends it ended.
-func killListener(t *testing.T, dbURL, role string) int {
+func killListener(t testing.TB, dbURL, role string) int {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
@@ -215,7 +215,7 @@ func killListener(t *testing.T, dbURL, role string) int {
 	return n
 }
 
-func (nd *inNode) waitTrusted(t *testing.T, want bool, within time.Duration) {
+func (nd *inNode) waitTrusted(t testing.TB, want bool, within time.Duration) {
 	t.Helper()
 	deadline := time.Now().Add(within)
 	for nd.svc.CacheTrusted() != want {
@@ -227,13 +227,13 @@ func (nd *inNode) waitTrusted(t *testing.T, want bool, within time.Duration) {
 }
 
 // code authenticates tok on the node: "" on success, else the error code.
-func (nd *inNode) code(t *testing.T, tok string) string {
+func (nd *inNode) code(t testing.TB, tok string) string {
 	t.Helper()
 	_, err := nd.svc.Authenticate(t.Context(), tok)
 	return codeOf(err)
 }
 
-func (nd *inNode) mustAuth(t *testing.T, tok string) *latch.Principal {
+func (nd *inNode) mustAuth(t testing.TB, tok string) *latch.Principal {
 	t.Helper()
 	p, err := nd.svc.Authenticate(t.Context(), tok)
 	if err != nil {
@@ -246,7 +246,7 @@ func (nd *inNode) mustAuth(t *testing.T, tok string) *latch.Principal {
 // call reads nothing from the store. (Right after a revocation anywhere,
 // a node reads the store until it has applied the notice, so this may
 // take a few tries.)
-func (nd *inNode) warm(t *testing.T, tok string) {
+func (nd *inNode) warm(t testing.TB, tok string) {
 	t.Helper()
 	deadline := time.Now().Add(propagation)
 	for {
@@ -265,7 +265,7 @@ func (nd *inNode) warm(t *testing.T, tok string) {
 
 // fromCache reports whether authenticating tok (which must succeed) was
 // answered without reading the store.
-func (nd *inNode) fromCache(t *testing.T, tok string) bool {
+func (nd *inNode) fromCache(t testing.TB, tok string) bool {
 	t.Helper()
 	before := nd.store.sessionReads.Load()
 	nd.mustAuth(t, tok)
@@ -274,7 +274,7 @@ func (nd *inNode) fromCache(t *testing.T, tok string) bool {
 
 // refusedWithin polls until the node refuses tok with want, and returns
 // how long that took; it fails the test after limit.
-func (nd *inNode) refusedWithin(t *testing.T, tok, want string, limit time.Duration) time.Duration {
+func (nd *inNode) refusedWithin(t testing.TB, tok, want string, limit time.Duration) time.Duration {
 	t.Helper()
 	start := time.Now()
 	for {

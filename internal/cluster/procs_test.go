@@ -95,14 +95,14 @@ type cluster struct {
 // newCluster migrates the database at dbURL (creating the secret file once,
 // as an operator would) and starts n nodes, waiting until each is ready
 // and trusts its cache. extra flags go to every node.
-func newCluster(t *testing.T, dbURL string, n int, extra ...string) *cluster {
+func newCluster(t testing.TB, dbURL string, n int, extra ...string) *cluster {
 	t.Helper()
 	return newClusterWith(t, dbURL, n, "", extra...)
 }
 
 // newClusterWith is newCluster with query parameters for every node's
 // database URL (pgx's pool_min_conns, say).
-func newClusterWith(t *testing.T, dbURL string, n int, query string, extra ...string) *cluster {
+func newClusterWith(t testing.TB, dbURL string, n int, query string, extra ...string) *cluster {
 	t.Helper()
 	c := &cluster{bin: latchBinary(t), dbURL: dbURL, query: query, secret: filepath.Join(t.TempDir(), "latch.secret")}
 	c.client = &http.Client{Timeout: 10 * time.Second, Transport: &http.Transport{
@@ -124,7 +124,7 @@ func newClusterWith(t *testing.T, dbURL string, n int, query string, extra ...st
 
 // nodeURL is the database URL a node uses: its own role, with a password
 // the logs must never show.
-func (c *cluster) nodeURL(t *testing.T, role string) string {
+func (c *cluster) nodeURL(t testing.TB, role string) string {
 	u, err := url.Parse(c.dbURL)
 	if err != nil {
 		t.Fatal(err)
@@ -138,7 +138,7 @@ func (c *cluster) nodeURL(t *testing.T, role string) string {
 
 // cli runs one latch command against the cluster's database as an operator
 // would, and returns its combined output.
-func (c *cluster) cli(t *testing.T, args ...string) (string, error) {
+func (c *cluster) cli(t testing.TB, args ...string) (string, error) {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(t.Context(), 60*time.Second)
 	defer cancel()
@@ -150,7 +150,7 @@ func (c *cluster) cli(t *testing.T, args ...string) (string, error) {
 
 var listeningRE = regexp.MustCompile(`msg="latch listening" addr=(127\.0\.0\.1:\d+)`)
 
-func (c *cluster) start(t *testing.T, name, role string, extra ...string) *proc {
+func (c *cluster) start(t testing.TB, name, role string, extra ...string) *proc {
 	t.Helper()
 	p := &proc{name: name, role: role, logPath: filepath.Join(t.TempDir(), name+".log"), exited: make(chan struct{})}
 	logFile, err := os.Create(p.logPath)
@@ -208,7 +208,7 @@ func (c *cluster) start(t *testing.T, name, role string, extra ...string) *proc 
 }
 
 // stop sends SIGTERM and waits for a clean exit, killing after 10s.
-func (p *proc) stop(t *testing.T) {
+func (p *proc) stop(t testing.TB) {
 	select {
 	case <-p.exited:
 		return
@@ -230,7 +230,7 @@ func (p *proc) logs() string {
 }
 
 // waitLog waits until the log holds at least n lines containing s.
-func (p *proc) waitLog(t *testing.T, s string, n int, within time.Duration) {
+func (p *proc) waitLog(t testing.TB, s string, n int, within time.Duration) {
 	t.Helper()
 	deadline := time.Now().Add(within)
 	for strings.Count(p.logs(), s) < n {
@@ -290,7 +290,7 @@ func (c *cluster) do(ctx context.Context, method, url, bearer, body string) (int
 }
 
 // must sends one request, requires status want and decodes into out.
-func (c *cluster) must(t *testing.T, method, url, bearer, body string, want int, out any) {
+func (c *cluster) must(t testing.TB, method, url, bearer, body string, want int, out any) {
 	t.Helper()
 	status, b, err := c.do(t.Context(), method, url, bearer, body)
 	if err != nil {
@@ -306,14 +306,14 @@ func (c *cluster) must(t *testing.T, method, url, bearer, body string, want int,
 	}
 }
 
-func (c *cluster) signup(t *testing.T, p *proc, email string) grant {
+func (c *cluster) signup(t testing.TB, p *proc, email string) grant {
 	t.Helper()
 	var g grant
 	c.must(t, "POST", p.base+"/v1/signup", "", `{"email":"`+email+`","password":"`+testPassword+`"}`, http.StatusCreated, &g)
 	return g
 }
 
-func (c *cluster) login(t *testing.T, p *proc, email string) grant {
+func (c *cluster) login(t testing.TB, p *proc, email string) grant {
 	t.Helper()
 	var g grant
 	c.must(t, "POST", p.base+"/v1/login", "", `{"email":"`+email+`","password":"`+testPassword+`"}`, http.StatusOK, &g)
@@ -326,7 +326,7 @@ func (c *cluster) me(ctx context.Context, p *proc, tok string) (int, error) {
 	return status, err
 }
 
-func (c *cluster) mustMe(t *testing.T, p *proc, tok string, want int) {
+func (c *cluster) mustMe(t testing.TB, p *proc, tok string, want int) {
 	t.Helper()
 	c.must(t, "GET", p.base+"/v1/me", tok, "", want, nil)
 }
@@ -335,7 +335,7 @@ func (c *cluster) mustMe(t *testing.T, p *proc, tok string, want int) {
 // returns the time from since to the end of that refused request: an upper
 // bound of the node's lag (it includes the request itself). Any status but
 // 200 or 401 fails the test; so does still being accepted after limit.
-func (c *cluster) refusedAfter(t *testing.T, p *proc, tok string, since time.Time, limit time.Duration) time.Duration {
+func (c *cluster) refusedAfter(t testing.TB, p *proc, tok string, since time.Time, limit time.Duration) time.Duration {
 	t.Helper()
 	for {
 		status, err := c.me(t.Context(), p, tok)
@@ -357,7 +357,7 @@ func (c *cluster) refusedAfter(t *testing.T, p *proc, tok string, since time.Tim
 
 // allRefuse checks that every node refuses every one of toks, polling each
 // from since, and logs how long after since each first refused.
-func (c *cluster) allRefuse(t *testing.T, what string, since time.Time, toks ...string) {
+func (c *cluster) allRefuse(t testing.TB, what string, since time.Time, toks ...string) {
 	t.Helper()
 	var parts []string
 	for _, p := range c.nodes {
@@ -371,7 +371,7 @@ func (c *cluster) allRefuse(t *testing.T, what string, since time.Time, toks ...
 }
 
 // noTokensLogged checks that no node wrote any of toks to its log.
-func (c *cluster) noTokensLogged(t *testing.T, toks ...string) {
+func (c *cluster) noTokensLogged(t testing.TB, toks ...string) {
 	t.Helper()
 	for _, p := range c.nodes {
 		logs := p.logs()
@@ -401,7 +401,7 @@ func (c *cluster) killListener(ctx context.Context, p *proc) (int, error) {
 // sinceMS formats a duration in milliseconds with two decimals.
 func ms(d time.Duration) string { return fmt.Sprintf("%.2fms", float64(d)/float64(time.Millisecond)) }
 
-func mustJSON(t *testing.T, b []byte, out any) {
+func mustJSON(t testing.TB, b []byte, out any) {
 	t.Helper()
 	if err := json.Unmarshal(b, out); err != nil {
 		t.Fatalf("decode %s: %v", b, err)
