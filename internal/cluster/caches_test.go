@@ -389,10 +389,11 @@ func TestHungReadRecovers(t *testing.T) {
 
 // TestNotificationMeansVisible checks what the follower builds on: when
 // PostgreSQL delivers a revocation notice, the revocation it announces is
-// already visible to a new read on any other connection (PostgreSQL 13+
-// holds a notice back until its transaction is visible). If a server ever
-// broke this, a node could read nothing, call itself caught up, and serve
-// the revoked session until the next safety-net read.
+// already visible to a new read on any other connection (the listening
+// backend holds a notice back while the sending transaction is still in
+// its snapshot). If a server broke this, a node could read nothing, call
+// itself caught up, and serve the revoked session until the next
+// safety-net read; this test would catch such a server.
 func TestNotificationMeansVisible(t *testing.T) {
 	t.Parallel()
 	c := newInCluster(t, 1, clusterOptions{})
