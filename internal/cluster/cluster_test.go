@@ -12,12 +12,15 @@ import (
 )
 
 // lagLimit is how long after a revocation returned a test lets another
-// node go on accepting the token before it fails. The measured lag is
-// about a millisecond (logged, and benchmarked by BenchmarkRevocationLag);
-// the limit is wider so a starved, shared CI machine does not fail a
-// correct build, yet well below what a real fault shows (a missed notice
-// is repaired only by the 1s safety-net read, a stale-open cache never).
-const lagLimit = 250 * time.Millisecond
+// node go on accepting the token before it fails. The usual lag is about a
+// millisecond (logged, and benchmarked by BenchmarkRevocationLag), but on a
+// shared two-core machine under heavy CPU pressure the tests have seen
+// 230 ms, while a bare PostgreSQL NOTIFY round trip on the same machine
+// took up to 64 ms. The limit leaves room for that, and stays below the 1 s
+// safety-net read, so a node that only learned of revocations by polling
+// would still fail the tests that revoke many sessions (C16, the killed
+// listener): each revocation then has a one-in-four chance to show.
+const lagLimit = 750 * time.Millisecond
 
 // grace is the refresh grace window of the process clusters, short so the
 // superseded-token case runs in about a second.
