@@ -28,7 +28,9 @@ const revocationPage = 1000
 // only while this follower is caught up: before the first catch-up, and
 // from the moment it loses its push connection or a read fails until it has
 // caught up again, every request reads the store (fail closed, never
-// stale-open). It returns when ctx ends.
+// stale-open). Between a notice's arrival and the end of the read it
+// triggers, the cache is not used either, so a slow read widens nothing.
+// docs/operations.md states the resulting bound. It returns when ctx ends.
 func (s *Service) FollowRevocations(ctx context.Context, cfg FollowerConfig) error {
 	if s.sessions == nil {
 		<-ctx.Done()
