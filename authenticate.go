@@ -105,9 +105,10 @@ func (s *Service) checkAccess(ctx context.Context, raw string, now time.Time) (*
 }
 
 // session returns the session's state: from the cache when it is trusted,
-// fresh, and not older than the token's generation; else from the store.
+// no revocation notice is waiting to be applied, and the entry is fresh and
+// not older than the token's generation; else from the store.
 func (s *Service) session(ctx context.Context, sid SessionID, gen uint64, now time.Time) (Session, error) {
-	if s.sessions == nil || !s.cacheTrusted.Load() {
+	if s.sessions == nil || !s.cacheTrusted.Load() || s.heard.Load() != s.applied.Load() {
 		s.counters.cacheBypasses.Add(1)
 		sess, err := s.store.Session(ctx, sid)
 		if err != nil {

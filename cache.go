@@ -149,7 +149,8 @@ func (c *sessionCache) get(id SessionID, now time.Time) (cachedSession, uint64, 
 	return *e, sh.epoch, true
 }
 
-// put stores e unless the shard was invalidated since epoch was read.
+// put stores e unless the shard was invalidated since epoch was read, or
+// the entry already there is newer (see newer).
 func (c *sessionCache) put(e *cachedSession, epoch uint64) {
 	sh := c.shard(e.sess.ID)
 	sh.mu.Lock()
@@ -157,7 +158,11 @@ func (c *sessionCache) put(e *cachedSession, epoch uint64) {
 	if sh.epoch != epoch {
 		return
 	}
-	if _, ok := sh.m[e.sess.ID]; !ok && len(sh.m) >= sh.cap {
+	old, ok := sh.m[e.sess.ID]
+	if ok && newer(&old.sess, &e.sess) {
+		return
+	}
+	if !ok && len(sh.m) >= sh.cap {
 		for old := range sh.m {
 			delete(sh.m, old)
 			break
@@ -166,7 +171,8 @@ func (c *sessionCache) put(e *cachedSession, epoch uint64) {
 	sh.m[e.sess.ID] = e
 }
 
-// update applies fn to a cached entry in place (rotation, last seen), if present.
+// update applies fn to a cached entry in place (rotation, last seen), if
+// present, unless that would make it older (see newer).
 func (c *sessionCache) update(id SessionID, fn func(*cachedSession)) {
 	sh := c.shard(id)
 	sh.mu.Lock()
@@ -174,8 +180,22 @@ func (c *sessionCache) update(id SessionID, fn func(*cachedSession)) {
 	if e := sh.m[id]; e != nil {
 		cp := *e
 		fn(&cp)
-		sh.m[id] = &cp
+		if !newer(&e.sess, &cp.sess) {
+			sh.m[id] = &cp
+		}
 	}
+}
+
+// newer reports whether cached state a is known to be later than b, which
+// must then not replace it. A session only moves forward: its generation
+// grows and a revocation is final. Two reads that straddle a revocation
+// can reach the cache in either order (the older one was slower), and so
+// can a rotation's update and a read of the revoked row; without this
+// check the older state would win and a node that had already refused a
+// token would accept it again until the revocation notice arrived, or for
+// a whole TTL if the notice had been applied in between.
+func newer(a, b *Session) bool {
+	return (a.Revoked() && !b.Revoked()) || a.Generation > b.Generation
 }
 
 // invalidate drops a session and bumps its shard's epoch.

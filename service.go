@@ -72,12 +72,16 @@ type Service struct {
 	dummyHash string
 
 	// Per-request caches (cache.go); nil when disabled. cacheTrusted is set
-	// by the revocation follower only while it is caught up.
-	tokens       *tokenCache
-	sessions     *sessionCache
-	users        *userCache
-	cacheTrusted atomic.Bool
-	stateless    bool
+	// by the revocation follower only while it is caught up. heard counts
+	// revocation notices received and applied the value heard had when the
+	// last successful catch-up began: while they differ, a notice has
+	// arrived that is not applied yet and the session cache is not used.
+	tokens         *tokenCache
+	sessions       *sessionCache
+	users          *userCache
+	cacheTrusted   atomic.Bool
+	heard, applied atomic.Uint64
+	stateless      bool
 
 	lastKeyReload atomic.Int64 // unix nanos, rate-limits reloads on unknown kid
 	touching      sync.Map     // SessionID -> struct{}: last-seen writes in flight

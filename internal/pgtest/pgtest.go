@@ -42,7 +42,11 @@ var (
 
 // Main runs the tests of m and then stops the server, if any test started
 // it. It calls os.Exit with the tests' exit code.
-func Main(m *testing.M) {
+func Main(m *testing.M) { os.Exit(Run(m)) }
+
+// Run is Main without the exit, for a TestMain with its own clean-up
+// (a binary it built, say): it returns the exit code.
+func Run(m *testing.M) int {
 	mainRunning.Store(true)
 	code := m.Run()
 	if err := shutdown(); err != nil {
@@ -51,7 +55,7 @@ func Main(m *testing.M) {
 			code = 1
 		}
 	}
-	os.Exit(code)
+	return code
 }
 
 func shutdown() error {

@@ -1,6 +1,7 @@
 package pgtest
 
 import (
+	"context"
 	"os"
 	"os/exec"
 	"strings"
@@ -70,4 +71,42 @@ func BenchmarkNewDatabase(b *testing.B) {
 		NewDatabase(b)
 	}
 	b.Logf("%v per database", time.Since(start)/time.Duration(b.N))
+}
+
+// TestServerStopStart: a server of the test's own goes away entirely on
+// Stop (connections fail) and comes back on Start at the same URL, data
+// intact.
+func TestServerStopStart(t *testing.T) {
+	t.Parallel()
+	s := NewServer(t)
+	u := s.NewDatabase(t)
+	conn, err := pgx.Connect(t.Context(), u)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := conn.Exec(t.Context(), `CREATE TABLE kept (x int); INSERT INTO kept VALUES (42)`); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.Stop(); err != nil {
+		t.Fatalf("Stop = %v", err)
+	}
+	if _, err := conn.Exec(t.Context(), `SELECT 1`); err == nil {
+		t.Error("a connection survived Stop")
+	}
+	conn.Close(context.Background())
+	if err := s.Ping(t.Context()); err == nil {
+		t.Error("Ping succeeded while stopped")
+	}
+	if err := s.Start(); err != nil {
+		t.Fatalf("Start = %v", err)
+	}
+	conn, err = pgx.Connect(t.Context(), u)
+	if err != nil {
+		t.Fatalf("connect after Start: %v", err)
+	}
+	defer conn.Close(context.Background())
+	var x int
+	if err := conn.QueryRow(t.Context(), `SELECT x FROM kept`).Scan(&x); err != nil || x != 42 {
+		t.Fatalf("after restart: x = %d, %v; want 42", x, err)
+	}
 }

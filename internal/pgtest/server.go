@@ -26,8 +26,10 @@ var errNoBinaries = errors.New("pgtest: PostgreSQL server binaries (initdb, post
 type server struct {
 	dir    string // temp dir: data/ and the unix socket
 	url    string // superuser URL of the "postgres" database
-	cmd    *exec.Cmd
-	exited chan struct{} // closed when the postmaster has exited
+	bin    string // directory of initdb and postgres
+	cred   *syscall.Credential
+	cmd    *exec.Cmd     // the running (or last) postmaster
+	exited chan struct{} // closed when that postmaster has exited
 }
 
 // bindir finds initdb and postgres: in $LATCH_PG_BINDIR if set (and only
@@ -135,55 +137,79 @@ func start() (_ *server, err error) {
 			os.RemoveAll(dir)
 		}
 	}()
-	logPath := filepath.Join(dir, "postgres.log")
-	logFile, err := os.Create(logPath)
+	s := &server{dir: dir, bin: bin, cred: cred, url: (&urlParts{dir: dir, db: "postgres"}).String()}
+	logFile, err := s.openLog()
 	if err != nil {
-		return nil, fmt.Errorf("pgtest: %w", err)
+		return nil, err
 	}
-	defer logFile.Close()
-	data := filepath.Join(dir, "data")
-
-	initdb := exec.Command(filepath.Join(bin, "initdb"), "-D", data, "-U", "postgres",
+	initdb := exec.Command(filepath.Join(bin, "initdb"), "-D", s.data(), "-U", "postgres",
 		"--auth=trust", "--encoding=UTF8", "--locale=C", "--no-sync")
 	initdb.Dir, initdb.Stdout, initdb.Stderr = dir, logFile, logFile
 	initdb.SysProcAttr = &syscall.SysProcAttr{Credential: cred}
-	if err := initdb.Run(); err != nil {
-		return nil, fmt.Errorf("pgtest: initdb: %w\n%s", err, tail(logPath))
+	err = initdb.Run()
+	logFile.Close()
+	if err != nil {
+		return nil, fmt.Errorf("pgtest: initdb: %w\n%s", err, tail(s.logPath()))
 	}
+	if err := s.launch(); err != nil {
+		return nil, err
+	}
+	return s, nil
+}
 
-	s := &server{dir: dir, exited: make(chan struct{})}
-	s.cmd = exec.Command(filepath.Join(bin, "postgres"), "-D", data, "-k", dir, "-p", "5432",
+func (s *server) data() string    { return filepath.Join(s.dir, "data") }
+func (s *server) logPath() string { return filepath.Join(s.dir, "postgres.log") }
+
+func (s *server) openLog() (*os.File, error) {
+	f, err := os.OpenFile(s.logPath(), os.O_WRONLY|os.O_CREATE|os.O_APPEND, 0o600)
+	if err != nil {
+		return nil, fmt.Errorf("pgtest: %w", err)
+	}
+	return f, nil
+}
+
+// launch starts the postmaster on the initialised data directory and waits
+// until it accepts connections. The socket path, and so the URL, is the
+// same every time.
+func (s *server) launch() error {
+	logFile, err := s.openLog()
+	if err != nil {
+		return err
+	}
+	defer logFile.Close()
+	s.exited = make(chan struct{})
+	s.cmd = exec.Command(filepath.Join(s.bin, "postgres"), "-D", s.data(), "-k", s.dir, "-p", "5432",
 		"-c", "listen_addresses=",
 		"-c", "fsync=off", "-c", "synchronous_commit=off", "-c", "full_page_writes=off",
 		"-c", "max_connections=300", "-c", "log_min_messages=warning")
-	s.cmd.Dir, s.cmd.Stdout, s.cmd.Stderr = dir, logFile, logFile
+	s.cmd.Dir, s.cmd.Stdout, s.cmd.Stderr = s.dir, logFile, logFile
 	// Pdeathsig: if the test binary dies without cleaning up (a panic, a
 	// -timeout), the kernel tells the postmaster to shut down immediately.
 	// Go applies it after the credential change, which would clear it.
-	s.cmd.SysProcAttr = &syscall.SysProcAttr{Credential: cred, Pdeathsig: syscall.SIGQUIT, Setpgid: true}
+	s.cmd.SysProcAttr = &syscall.SysProcAttr{Credential: s.cred, Pdeathsig: syscall.SIGQUIT, Setpgid: true}
 	started := make(chan error, 1)
+	cmd, exited := s.cmd, s.exited
 	go func() {
 		// Pdeathsig follows the thread that forked the child: keep this
 		// goroutine on its thread until the postmaster is gone.
 		runtime.LockOSThread()
-		if err := s.cmd.Start(); err != nil {
+		if err := cmd.Start(); err != nil {
 			started <- err
 			return
 		}
 		started <- nil
-		s.cmd.Wait()
-		close(s.exited)
+		cmd.Wait()
+		close(exited)
 	}()
 	if err := <-started; err != nil {
-		return nil, fmt.Errorf("pgtest: start postgres: %w", err)
+		return fmt.Errorf("pgtest: start postgres: %w", err)
 	}
-	s.url = (&urlParts{dir: dir, db: "postgres"}).String()
 	if err := s.waitReady(30 * time.Second); err != nil {
-		log := tail(logPath) // before stop removes the directory
-		s.stop()
-		return nil, fmt.Errorf("%w\n%s", err, log)
+		log := tail(s.logPath()) // before stop removes the directory
+		s.halt(syscall.SIGQUIT)
+		return fmt.Errorf("%w\n%s", err, log)
 	}
-	return s, nil
+	return nil
 }
 
 // waitReady polls until the server accepts connections, it exits, or the
@@ -215,19 +241,26 @@ func (s *server) waitReady(limit time.Duration) error {
 // stop shuts the server down the way "pg_ctl stop -m immediate" does
 // (SIGQUIT), waits for it, and removes its directory.
 func (s *server) stop() error {
-	var err error
-	if s.cmd.Process != nil {
-		s.cmd.Process.Signal(syscall.SIGQUIT)
-		select {
-		case <-s.exited:
-		case <-time.After(15 * time.Second):
-			// Kill the whole process group: backends included.
-			syscall.Kill(-s.cmd.Process.Pid, syscall.SIGKILL)
-			<-s.exited
-			err = errors.New("pgtest: postgres ignored SIGQUIT; killed")
-		}
+	return errors.Join(s.halt(syscall.SIGQUIT), os.RemoveAll(s.dir))
+}
+
+// halt sends sig to the postmaster (SIGINT: fast shutdown, SIGQUIT:
+// immediate) and waits until it has exited, killing the whole process group
+// if it takes longer than 15s. It keeps the data directory.
+func (s *server) halt(sig syscall.Signal) error {
+	if s.cmd == nil || s.cmd.Process == nil {
+		return nil
 	}
-	return errors.Join(err, os.RemoveAll(s.dir))
+	s.cmd.Process.Signal(sig)
+	select {
+	case <-s.exited:
+		return nil
+	case <-time.After(15 * time.Second):
+		// Kill the whole process group: backends included.
+		syscall.Kill(-s.cmd.Process.Pid, syscall.SIGKILL)
+		<-s.exited
+		return fmt.Errorf("pgtest: postgres ignored %v; killed", sig)
+	}
 }
 
 // sweepStale removes directories that earlier test binaries left behind
