@@ -40,6 +40,7 @@ type Config struct {
 	LogFormat       string
 	LogLevel        string
 	NoCache         bool
+	issuerDefaulted bool // Issuer was derived from Addr
 	BenchStateless  bool
 
 	// secretFiles holds the value of each --NAME-file twin of a secret option.
@@ -149,6 +150,7 @@ func (c *Config) finish() error {
 		// cookies are Secure): the operator must say it.
 		if isLoopbackHost(host) {
 			c.Issuer = "http://" + net.JoinHostPort(host, port)
+			c.issuerDefaulted = true
 		} else {
 			bad("issuer", "is required when --addr is not a loopback address: set it to the URL clients use, e.g. https://auth.example.com")
 		}

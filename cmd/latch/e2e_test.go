@@ -63,7 +63,7 @@ func TestServeEachStore(t *testing.T) {
 			}
 			noPassword(t, "migrate output", out.String()+errs.String())
 
-			base, logs, stop := startServeArgs(t, "--db", db, "--secret-file", secret)
+			base, logs, stop := startServeArgs(t, "--db", db, "--secret-file", secret, "--issuer", "http://latch.test")
 			defer func() { noPassword(t, "serve log", logs.String()) }()
 			defer stop()
 

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"errors"
 	"io"
 	"net/http"
 	"os"
@@ -318,5 +319,16 @@ func TestPrintableEscapesTerminalControl(t *testing.T) {
 		if got := printable(in); got != want {
 			t.Errorf("printable(%q) = %q, want %q", in, got, want)
 		}
+	}
+}
+
+// With PostgreSQL every node must be told the one issuer they share.
+func TestPostgresServeNeedsIssuer(t *testing.T) {
+	var out, errb syncBuffer
+	err := run(t.Context(), []string{"serve", "--db", "postgres://latch@127.0.0.1:1/latch", "--secret-file", filepath.Join(t.TempDir(), "s")},
+		noEnv, strings.NewReader(""), &out, &errb)
+	var ue *usageError
+	if !errors.As(err, &ue) || !strings.Contains(err.Error(), "--issuer") {
+		t.Fatalf("serve on PostgreSQL without --issuer = %v, want a usage error naming --issuer", err)
 	}
 }

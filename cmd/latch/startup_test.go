@@ -94,7 +94,7 @@ func TestStartupFailures(t *testing.T) {
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			db := tc.db(t)
-			line, code, logs := serveOnce(t, "--db", db, "--secret-file", secret)
+			line, code, logs := serveOnce(t, "--db", db, "--secret-file", secret, "--issuer", "http://latch.test")
 			if code != 1 {
 				t.Errorf("exit status %d, want 1: %s", code, line)
 			}
