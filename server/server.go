@@ -7,6 +7,7 @@ import (
 	"context"
 	"log/slog"
 	"net/http"
+	"net/netip"
 
 	"github.com/latchauth/latch"
 	"github.com/latchauth/latch/server/web"
@@ -21,6 +22,8 @@ type Server struct {
 	handler http.Handler
 	ready   func(ctx context.Context) error
 	pages   *web.Handler // nil: no browser pages
+	trusted []netip.Prefix
+	cors    cors
 }
 
 // pinger is the part of the store /readyz needs.
@@ -39,16 +42,23 @@ type Options struct {
 	// with the __Host- prefix; plain http works only on a loopback host, and
 	// any other http URL leaves the pages off (logged as an error).
 	PublicURL string
+	// TrustedProxies are the reverse proxies whose X-Forwarded-For is
+	// believed (clientip.go). Empty: the TCP peer is the client.
+	TrustedProxies []netip.Prefix
+	// CORSOrigins are the browser origins allowed to call the JSON API
+	// with credentials (cors.go). Empty: no cross-origin access.
+	CORSOrigins []string
 }
 
 // New returns a Server. store answers /readyz.
 func New(svc *latch.Service, store pinger, o Options) *Server {
-	s := &Server{latch: svc, store: store, logger: o.Logger, mux: http.NewServeMux(), ready: o.Ready}
+	s := &Server{latch: svc, store: store, logger: o.Logger, mux: http.NewServeMux(), ready: o.Ready,
+		trusted: o.TrustedProxies, cors: newCORS(o.CORSOrigins)}
 	if s.logger == nil {
 		s.logger = slog.New(slog.DiscardHandler)
 	}
 	if o.PublicURL != "" {
-		p, err := web.New(svc, web.Options{PublicURL: o.PublicURL, Logger: s.logger, Device: deviceOf, Authenticated: logPrincipal})
+		p, err := web.New(svc, web.Options{PublicURL: o.PublicURL, Logger: s.logger, Device: s.deviceOf, Authenticated: logPrincipal})
 		if err != nil {
 			s.logger.Error("browser pages are off", "err", err)
 		} else {

@@ -59,6 +59,7 @@ func openApp(ctx context.Context, cfg Config, logger *slog.Logger) (_ *app, err 
 	svc, err := latch.NewService(ctx, st, secret, password.New(password.Options{}), latch.Config{
 		Issuer: cfg.Issuer, Audience: cfg.Audience, Policy: cfg.policy(), Logger: logger,
 		Cache: latch.CacheConfig{Disabled: cfg.NoCache}, Stateless: cfg.BenchStateless,
+		Limits: cfg.limits(), KeysReadOnly: !cfg.serving,
 	})
 	if err != nil {
 		return nil, err

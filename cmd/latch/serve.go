@@ -2,12 +2,12 @@ package main
 
 import (
 	"context"
+	"crypto/tls"
 	"errors"
 	"flag"
 	"fmt"
 	"net"
 	"net/http"
-	"time"
 
 	"github.com/latchauth/latch"
 	"github.com/latchauth/latch/server"
@@ -55,6 +55,15 @@ func serve(ctx context.Context, env *environ, args []string) error {
 		return err
 	}
 	logger := newLogger(env.stderr, cfg)
+	cfg.serving = true
+	var tlsConfig *tls.Config
+	if cfg.TLSCert != "" {
+		cert, err := tls.LoadX509KeyPair(cfg.TLSCert, cfg.TLSKey)
+		if err != nil {
+			return fmt.Errorf("--tls-cert/--tls-key: %w", err)
+		}
+		tlsConfig = &tls.Config{MinVersion: tls.VersionTLS12, Certificates: []tls.Certificate{cert}}
+	}
 	a, err := openApp(ctx, cfg, logger)
 	if err != nil {
 		return err
@@ -65,15 +74,23 @@ func serve(ctx context.Context, env *environ, args []string) error {
 	if err != nil {
 		return fmt.Errorf("listen: %w", err)
 	}
-	handler := server.New(a.svc, a.store, server.Options{Logger: logger, Ready: a.store.CheckSchema, PublicURL: cfg.Issuer})
+	handler := server.New(a.svc, a.store, server.Options{Logger: logger, Ready: a.store.CheckSchema, PublicURL: cfg.Issuer,
+		TrustedProxies: cfg.trustedProxies, CORSOrigins: cfg.corsOrigins})
+	// A slow client is cut off: headers must arrive within
+	// ReadHeaderTimeout and the whole request within ReadTimeout, so a
+	// slowloris holds a connection for seconds, not forever.
 	srv := &http.Server{
 		Handler:           handler,
-		ReadHeaderTimeout: 5 * time.Second,
-		ReadTimeout:       15 * time.Second,
-		WriteTimeout:      30 * time.Second,
-		IdleTimeout:       2 * time.Minute,
-		MaxHeaderBytes:    32 << 10,
+		ReadHeaderTimeout: cfg.ReadHeaderTimeout,
+		ReadTimeout:       cfg.ReadTimeout,
+		WriteTimeout:      cfg.WriteTimeout,
+		IdleTimeout:       cfg.IdleTimeout,
+		MaxHeaderBytes:    maxHeaderBytes,
 		ErrorLog:          slogErrorLog(logger),
+		TLSConfig:         tlsConfig,
+	}
+	if cfg.NoRateLimits {
+		logger.Warn("LOAD-TEST MODE: brute-force and abuse limits are off")
 	}
 	if cfg.BenchStateless {
 		logger.Warn("INSECURE BENCHMARK MODE: sessions are not checked; revoked tokens stay valid until they expire")
@@ -87,11 +104,26 @@ func serve(ctx context.Context, env *environ, args []string) error {
 		a.svc.FollowRevocations(fctx, latch.FollowerConfig{})
 	}()
 	defer func() { stopFollower(); <-followerDone }()
+	// Key reloads (a rotation by the CLI or another node; retirement of
+	// keys whose tokens have expired) and limit-counter pruning.
+	mctx, stopMaintenance := context.WithCancel(context.Background())
+	maintenanceDone := make(chan struct{})
+	go func() {
+		defer close(maintenanceDone)
+		a.svc.RunMaintenance(mctx, latch.MaintenanceConfig{KeyReload: cfg.KeyReload})
+	}()
+	defer func() { stopMaintenance(); <-maintenanceDone }()
 
-	logger.Info("latch listening", "addr", ln.Addr().String(), "db", cfg.DB, "issuer", cfg.Issuer, "version", version())
+	logger.Info("latch listening", "addr", ln.Addr().String(), "tls", tlsConfig != nil, "db", cfg.DB, "issuer", cfg.Issuer, "version", version())
 
 	errc := make(chan error, 1)
-	go func() { errc <- srv.Serve(ln) }()
+	go func() {
+		if tlsConfig != nil {
+			errc <- srv.ServeTLS(ln, "", "")
+			return
+		}
+		errc <- srv.Serve(ln)
+	}()
 	select {
 	case err := <-errc:
 		return fmt.Errorf("serve: %w", err)
