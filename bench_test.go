@@ -28,8 +28,9 @@ func BenchmarkAuthenticate(b *testing.B) {
 	}
 }
 
-// FuzzParseRefreshToken: no input panics, and anything accepted re-encodes
-// to exactly the input (one token, one encoding).
+// FuzzParseRefreshToken: no input panics, anything accepted re-encodes to
+// exactly the input (one token, one encoding), and only tokens latch issued
+// are accepted: the 128-bit tag cannot be guessed by mutation.
 func FuzzParseRefreshToken(f *testing.F) {
 	secret := latchtest.Secret(f)
 	keys := secret.RefreshKeys()
@@ -38,7 +39,13 @@ func FuzzParseRefreshToken(f *testing.F) {
 	if err != nil {
 		f.Fatal(err)
 	}
-	for _, s := range []string{g.RefreshToken, "", "latch_rt_", g.RefreshToken + "=", g.AccessToken, g.RefreshToken[:40]} {
+	g2, err := env.Service.Refresh(f.Context(), g.RefreshToken, laptop)
+	if err != nil {
+		f.Fatal(err)
+	}
+	issued := map[string]bool{g.RefreshToken: true, g2.RefreshToken: true}
+	for _, s := range []string{g.RefreshToken, g2.RefreshToken, "", "latch_rt_", g.RefreshToken + "=", g.AccessToken, g.RefreshToken[:40],
+		strings.ToUpper(g.RefreshToken), " " + g.RefreshToken, g.RefreshToken + "\n", strings.ReplaceAll(g.RefreshToken, "_", "/")} {
 		f.Add(s)
 	}
 	f.Fuzz(func(t *testing.T, s string) {
@@ -48,6 +55,9 @@ func FuzzParseRefreshToken(f *testing.F) {
 		}
 		if got := keys.Encode(tok); got != s {
 			t.Fatalf("Parse accepted %q which re-encodes as %q", s, got)
+		}
+		if !issued[s] {
+			t.Fatalf("Parse accepted %q, which latch never issued", s)
 		}
 		if tok.SessionID == "" {
 			t.Fatal("accepted token without a session id")
