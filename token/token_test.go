@@ -116,4 +116,3 @@ func TestExpiredBadSignatureClassification(t *testing.T) {
 		t.Fatalf("Verify(expired, bad sig) = %v, want ErrSignature", err)
 	}
 }
-
