@@ -81,14 +81,17 @@ func TestLoginFailuresPerClient(t *testing.T) {
 
 // An unknown email is limited exactly like a known one, so the limits
 // cannot be used to learn who has an account.
+// The password work is the same too (TestLoginSameWork, under limits).
 func TestLoginLimitsSameForUnknownEmail(t *testing.T) {
-	env := latchtest.New(t, latchtest.Options{})
+	h := &countingHasher{PasswordHasher: password.New(password.Options{Params: latchtest.TestParams})}
+	env := latchtest.New(t, latchtest.Options{Hasher: h})
 	signup(t, env, "known@example.com")
 	var got [2][]string
 	for i, email := range []string{"known@example.com", "nobody@example.com"} {
 		for range 7 {
+			before := h.verifies.Load()
 			_, err := env.Service.Login(t.Context(), email, "wrong password", dev("203.0.113.50"))
-			got[i] = append(got[i], fmt.Sprintf("%s/%d", codeOf(err), max(retryOf(err), 0)))
+			got[i] = append(got[i], fmt.Sprintf("%s/%d/%d verifications", codeOf(err), max(retryOf(err), 0), h.verifies.Load()-before))
 		}
 	}
 	if fmt.Sprint(got[0]) != fmt.Sprint(got[1]) {
