@@ -40,6 +40,7 @@ func openApp(ctx context.Context, cfg Config, logger *slog.Logger) (_ *app, err 
 	if err != nil {
 		return nil, err
 	}
+	st.SetLogger(logger)
 	defer func() {
 		if err != nil {
 			st.Close()
