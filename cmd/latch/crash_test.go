@@ -187,7 +187,11 @@ func TestCrashKill9(t *testing.T) {
 	)
 	curBase := func() string { baseMu.RLock(); defer baseMu.RUnlock(); return base }
 	record := func(what string) { fatalMu.Lock(); counts[what]++; fatalMu.Unlock() }
-	fail := func(f string, args ...any) { fatalMu.Lock(); fatal = append(fatal, fmt.Sprintf(f, args...)); fatalMu.Unlock() }
+	fail := func(f string, args ...any) {
+		fatalMu.Lock()
+		fatal = append(fatal, fmt.Sprintf(f, args...))
+		fatalMu.Unlock()
+	}
 	for i, c := range clients {
 		wg.Add(1)
 		go func() {
