@@ -1,6 +1,7 @@
 package main
 
 import (
+	"database/sql"
 	"io"
 	"net/http"
 	"os"
@@ -138,5 +139,71 @@ func copyFile(t *testing.T, from, to string) {
 	}
 	if err := os.WriteFile(to, b, 0o600); err != nil {
 		t.Fatal(err)
+	}
+}
+
+// TestDatabaseLockedFailsCleanly holds the database's write lock from
+// another connection, as a stuck admin command or backup would. Requests
+// that must write (sign-in, refresh) wait out the busy timeout and fail
+// cleanly with 503 and Retry-After, never 500 and never a half-made
+// session; reads stay correct (WAL readers are not blocked, so a live
+// session still answers 200). When the lock is released, everything works
+// again by itself.
+func TestDatabaseLockedFailsCleanly(t *testing.T) {
+	if testing.Short() {
+		t.Skip("waits out the 10 s busy timeout")
+	}
+	dir := t.TempDir()
+	base, _, _ := startServe(t, dir)
+	code, m := call(t, "POST", base+"/v1/signup", `{"email":"lock@example.com","password":"correct horse battery"}`, "")
+	if code != 201 {
+		t.Fatalf("signup = %d %v", code, m)
+	}
+	at, rt := m["access_token"].(string), m["refresh_token"].(string)
+
+	db, err := sql.Open("sqlite", "file:"+filepath.Join(dir, "latch.db")+"?_pragma=busy_timeout(5000)&_txlock=immediate")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	tx, err := db.Begin() // BEGIN IMMEDIATE: the write lock
+	if err != nil {
+		t.Fatal(err)
+	}
+	var sessions int
+	if err := tx.QueryRow(`SELECT count(*) FROM sessions`).Scan(&sessions); err != nil {
+		t.Fatal(err)
+	}
+	type result struct {
+		what string
+		resp *http.Response
+	}
+	results := make(chan result, 2)
+	go func() {
+		results <- result{"login", do(t, "POST", base+"/v1/login", `{"email":"lock@example.com","password":"correct horse battery"}`, "")}
+	}()
+	go func() {
+		results <- result{"refresh", do(t, "POST", base+"/v1/refresh", `{"refresh_token":"`+rt+`"}`, "")}
+	}()
+	if code, _ := call(t, "GET", base+"/v1/me", "", at); code != 200 {
+		t.Errorf("a read while the write lock is held = %d, want 200", code)
+	}
+	for range 2 {
+		r := <-results
+		if r.resp.StatusCode != 503 || r.resp.Header.Get("Retry-After") == "" {
+			t.Errorf("%s under the lock = %d (Retry-After %q), want 503", r.what, r.resp.StatusCode, r.resp.Header.Get("Retry-After"))
+		}
+	}
+	tx.Rollback()
+	var after int
+	db.QueryRow(`SELECT count(*) FROM sessions`).Scan(&after)
+	if after != sessions {
+		t.Errorf("sessions %d -> %d: a failed sign-in left a row", sessions, after)
+	}
+	if code, m := call(t, "POST", base+"/v1/refresh", `{"refresh_token":"`+rt+`"}`, ""); code != 200 {
+		t.Fatalf("refresh after the lock = %d %v", code, m)
+	}
+	if code, _ := call(t, "POST", base+"/v1/login", `{"email":"lock@example.com","password":"correct horse battery"}`, ""); code != 200 {
+		t.Fatalf("login after the lock = %d", code)
 	}
 }
