@@ -138,8 +138,8 @@ func (s *Service) Login(ctx context.Context, email, pw string, d Device) (*Grant
 const knownClientWindow = 30 * 24 * time.Hour
 
 // knownClient reports whether ip (by ipSubject) started a session of u that
-// is live or ended in the last 30 days. For an unknown email (u nil) the same query runs for a user
-// that cannot exist, so both cost the same.
+// is live or ended in the last 30 days. For an unknown email (u nil) the
+// same query runs for a user that cannot exist, so both cost the same.
 func (s *Service) knownClient(ctx context.Context, u *User, ip string, now time.Time) (bool, error) {
 	uid := UserID("00000000-0000-0000-0000-000000000000")
 	if u != nil {
