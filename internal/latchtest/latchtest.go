@@ -6,6 +6,7 @@ package latchtest
 import (
 	"bytes"
 	"context"
+	"io"
 	"log/slog"
 	"path/filepath"
 	"sync"
@@ -75,6 +76,10 @@ type Options struct {
 	// Limits are the abuse limits; the zero value means latch's defaults,
 	// counted in the SQLite file (also when Wrap is set).
 	Limits latch.Limits
+	// Rand, if set, is the service's randomness (ids, token secrets, the
+	// signing key): a seeded reader makes every token the same in every
+	// process, as fuzz workers need. Not safe for concurrent use.
+	Rand io.Reader
 	// KeysReadOnly makes the service never mark keys retired (as admin
 	// commands are).
 	KeysReadOnly bool
@@ -136,7 +141,7 @@ func New(t testing.TB, o Options) *Env {
 	}
 	svc, err := latch.NewService(ctx, svcStore, o.Secret, o.Hasher, latch.Config{
 		Issuer: "http://latch.test", Audience: "http://latch.test", Policy: o.Policy,
-		Cache: o.Cache, Limits: o.Limits, LimitStore: limits, KeysReadOnly: o.KeysReadOnly,
+		Cache: o.Cache, Limits: o.Limits, LimitStore: limits, KeysReadOnly: o.KeysReadOnly, Rand: o.Rand,
 		Now:    o.Clock.Now,
 		Logger: slog.New(slog.NewTextHandler(logs, &slog.HandlerOptions{Level: slog.LevelDebug})),
 	})
