@@ -34,7 +34,7 @@ func (s *Service) Authenticate(ctx context.Context, raw string) (*Principal, err
 	if s.tokens != nil && len(raw) <= token.MaxTokenBytes {
 		key = s.tokens.key(raw)
 		if e := s.tokens.get(key); e != nil {
-			if now.After(e.claims.ExpiresAt.Add(ownLeeway)) {
+			if !now.Before(e.claims.ExpiresAt.Add(ownLeeway)) { // the verifier's rule
 				return nil, &Error{Kind: KindUnauthenticated, Code: CodeTokenExpired, Message: "the access token has expired", Err: token.ErrExpired}
 			}
 			c, cached = &e.claims, true

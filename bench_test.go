@@ -4,6 +4,7 @@ import (
 	"crypto/ed25519"
 	"encoding/base64"
 	"fmt"
+	"math/rand/v2"
 	"strings"
 	"sync/atomic"
 	"testing"
@@ -31,17 +32,26 @@ func BenchmarkAuthenticate(b *testing.B) {
 	}
 }
 
-// FuzzParseRefreshToken: no input panics, and anything accepted re-encodes
-// to exactly the input (one token, one encoding).
+// FuzzParseRefreshToken: no input panics, anything accepted re-encodes to
+// exactly the input (one token, one encoding), and only tokens latch issued
+// are accepted: the 128-bit tag cannot be guessed by mutation.
 func FuzzParseRefreshToken(f *testing.F) {
 	secret := latchtest.Secret(f)
 	keys := secret.RefreshKeys()
-	env := latchtest.New(f, latchtest.Options{Secret: secret})
+	// Seeded: the coordinator and every fuzz worker process issue the very
+	// same tokens, so "issued" means the same in all of them.
+	env := latchtest.New(f, latchtest.Options{Secret: secret, Rand: rand.NewChaCha8([32]byte{'l', 'a', 't', 'c', 'h'})})
 	g, err := env.Service.Signup(f.Context(), "fuzz@example.com", testPassword, laptop)
 	if err != nil {
 		f.Fatal(err)
 	}
-	for _, s := range []string{g.RefreshToken, "", "latch_rt_", g.RefreshToken + "=", g.AccessToken, g.RefreshToken[:40]} {
+	g2, err := env.Service.Refresh(f.Context(), g.RefreshToken, laptop)
+	if err != nil {
+		f.Fatal(err)
+	}
+	issued := map[string]bool{g.RefreshToken: true, g2.RefreshToken: true}
+	for _, s := range []string{g.RefreshToken, g2.RefreshToken, "", "latch_rt_", g.RefreshToken + "=", g.AccessToken, g.RefreshToken[:40],
+		strings.ToUpper(g.RefreshToken), " " + g.RefreshToken, g.RefreshToken + "\n", strings.ReplaceAll(g.RefreshToken, "_", "/")} {
 		f.Add(s)
 	}
 	f.Fuzz(func(t *testing.T, s string) {
@@ -51,6 +61,9 @@ func FuzzParseRefreshToken(f *testing.F) {
 		}
 		if got := keys.Encode(tok); got != s {
 			t.Fatalf("Parse accepted %q which re-encodes as %q", s, got)
+		}
+		if !issued[s] {
+			t.Fatalf("Parse accepted %q, which latch never issued", s)
 		}
 		if tok.SessionID == "" {
 			t.Fatal("accepted token without a session id")

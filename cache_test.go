@@ -195,7 +195,7 @@ func TestCacheChecksExpiry(t *testing.T) {
 // Logout racing cached authentications: once Logout returns, no request on
 // this node succeeds (the epoch check stops a stale read from re-filling).
 func TestCacheRevocationRace(t *testing.T) {
-	env, _ := cachedEnv(t, latchtest.Options{})
+	env, _ := cachedEnv(t, latchtest.Options{Limits: latch.Limits{Off: true}}) // 100 sign-ins at one instant
 	signup(t, env, "race@example.com")
 	for round := range 100 {
 		g := login(t, env, "race@example.com", laptop)

@@ -27,10 +27,23 @@ func checkSecret(ctx context.Context, st Store, secret *Secret) error {
 	return nil
 }
 
+// KeyPropagation bounds how long after a rotation any node may still sign
+// with the superseded key: every server re-reads the keys at least this
+// often (serve's --key-reload-interval is capped at it).
+const KeyPropagation = 5 * time.Minute
+
+// retiresAt is when a key superseded at successor stops verifying: the last
+// token it can have signed, minted up to KeyPropagation after the rotation,
+// has then expired even with the maximum leeway.
+func (s *Service) retiresAt(successor time.Time) time.Time {
+	return successor.Add(KeyPropagation + s.Policy.AccessTTL + token.MaxLeeway)
+}
+
 // loadKeySet reads the signing keys, creating the first on a new database.
 // The newest key signs. An older key still verifies until every token it
-// signed has expired: its successor's creation plus the access-token TTL
-// plus the maximum leeway. Past that it is marked retired and dropped.
+// can have signed has expired (retiresAt); past that it is dropped, and
+// marked retired in the store unless this service only reads keys (admin
+// commands, whose access-token TTL may not be the server's).
 func (s *Service) loadKeySet(ctx context.Context, now time.Time) (*token.KeySet, error) {
 	stored, err := s.store.SigningKeys(ctx)
 	if err != nil {
@@ -51,14 +64,14 @@ func (s *Service) loadKeySet(ctx context.Context, now time.Time) (*token.KeySet,
 	}
 	var keys []*token.Key
 	for i, sk := range live {
-		if i > 0 {
-			successor := live[i-1].CreatedAt
-			if now.After(successor.Add(s.Policy.AccessTTL + token.MaxLeeway)) {
+		if i > 0 && !now.Before(s.retiresAt(live[i-1].CreatedAt)) {
+			if !s.keysReadOnly {
 				if err := s.store.SetSigningKeyRetired(ctx, sk.ID, now); err != nil {
 					return nil, fmt.Errorf("retire signing key: %w", err)
 				}
-				continue
+				s.logger().Info("signing key retired: every token it signed has expired", "kid", sk.ID)
 			}
+			continue
 		}
 		k, err := s.openKey(sk)
 		if err != nil {
@@ -117,6 +130,16 @@ func (s *Service) createKey(ctx context.Context, now time.Time) (*token.Key, err
 // key stay valid until they expire.
 func (s *Service) RotateKey(ctx context.Context) (*token.Key, error) {
 	now := s.now()
+	// Keys are ordered by creation time: the new key must be strictly the
+	// newest even if this clock is behind the node that made the last one
+	// (or both fall in one millisecond), or the rotation would not take.
+	stored, err := s.store.SigningKeys(ctx)
+	if err != nil {
+		return nil, fmt.Errorf("load signing keys: %w", err)
+	}
+	if len(stored) > 0 && !now.After(stored[0].CreatedAt) {
+		now = stored[0].CreatedAt.Add(time.Millisecond)
+	}
 	k, err := s.createKey(ctx, now)
 	if err != nil {
 		return nil, err
@@ -136,6 +159,47 @@ func (s *Service) ReloadKeys(ctx context.Context) error {
 	}
 	s.keys.Store(ks)
 	return nil
+}
+
+// KeyStatus describes one signing key for operators.
+type KeyStatus struct {
+	ID        string
+	Algorithm string
+	CreatedAt time.Time
+	// State is "signing" (the newest key), "verifying" (superseded; its
+	// tokens may still be live until RetiresAt) or "retired".
+	State     string
+	RetiresAt time.Time // for "verifying"
+	RetiredAt time.Time // for "retired"
+}
+
+// Keys lists every signing key the store holds, newest first.
+func (s *Service) Keys(ctx context.Context) ([]KeyStatus, error) {
+	stored, err := s.store.SigningKeys(ctx)
+	if err != nil {
+		return nil, unavailable(err)
+	}
+	now := s.now()
+	var out []KeyStatus
+	var successor time.Time // creation of the next newer live key
+	for _, k := range stored {
+		ks := KeyStatus{ID: k.ID, Algorithm: k.Algorithm, CreatedAt: k.CreatedAt, RetiredAt: k.RetiredAt}
+		switch {
+		case !k.RetiredAt.IsZero():
+			ks.State = "retired"
+		case successor.IsZero():
+			ks.State = "signing"
+		case !now.Before(s.retiresAt(successor)):
+			ks.State, ks.RetiredAt = "retired", s.retiresAt(successor) // not yet marked by a server
+		default:
+			ks.State, ks.RetiresAt = "verifying", s.retiresAt(successor)
+		}
+		if k.RetiredAt.IsZero() {
+			successor = k.CreatedAt
+		}
+		out = append(out, ks)
+	}
+	return out, nil
 }
 
 // KeySet returns the current keys, for the JWKS endpoint.

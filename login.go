@@ -17,6 +17,12 @@ func (s *Service) Signup(ctx context.Context, email, pw string, d Device) (*Gran
 	if e := validatePassword("password", pw); e != nil {
 		return nil, e
 	}
+	// Counted after the checks that cost nothing, so a person fixing a
+	// typo in the form is not held up; before the hash, which costs.
+	now := s.now()
+	if e := s.limits.take(ctx, s.lim.SignupPerIP, "signup/ip", ipSubject(d.IP), now); e != nil {
+		return nil, e
+	}
 	hash, err := s.hasher.Hash(ctx, pw)
 	if err != nil {
 		return nil, hasherError(err)
@@ -25,7 +31,6 @@ func (s *Service) Signup(ctx context.Context, email, pw string, d Device) (*Gran
 	if err != nil {
 		return nil, err
 	}
-	now := s.now()
 	u := &User{ID: UserID(id), Email: display, PasswordHash: hash, CreatedAt: now}
 	if err := s.store.CreateUser(ctx, u); err != nil {
 		if errors.Is(err, ErrConflict) {
@@ -42,8 +47,13 @@ func (s *Service) Signup(ctx context.Context, email, pw string, d Device) (*Gran
 }
 
 // Login checks an email and password and starts a session. An unknown email
-// and a wrong password are indistinguishable: same error, and exactly one
-// password-hash verification either way.
+// and a wrong password are indistinguishable: same error, same limits, and
+// exactly one password-hash verification either way.
+//
+// Limits, checked before any password work: requests per client IP; wrong
+// passwords for this account from this client; and wrong passwords for
+// this account from everywhere, which once exhausted admits only clients
+// that have held a session of the account recently (limit.go).
 func (s *Service) Login(ctx context.Context, email, pw string, d Device) (*Grant, error) {
 	d = d.clean()
 	display, key := NormalizeEmail(email)
@@ -61,21 +71,48 @@ func (s *Service) Login(ctx context.Context, email, pw string, d Device) (*Grant
 	case len(pw) > MaxPasswordBytes:
 		return nil, &Error{Kind: KindInvalid, Code: CodeValidationFailed, Field: "password", Message: "password must be at most 1024 bytes"}
 	}
+	now := s.now()
+	client := ipSubject(d.IP)
+	if e := s.limits.take(ctx, s.lim.LoginPerIP, "login/ip", client, now); e != nil {
+		return nil, e
+	}
+	pair := key + "\x00" + client
+	if ok, retry, e := s.limits.room(ctx, s.lim.LoginFailuresPerClient, "login-failures/client", pair, now); e != nil {
+		return nil, e
+	} else if !ok {
+		return nil, rateLimited(retry)
+	}
 	failed := func(uid UserID, outcome string) {
 		s.counters.loginsFailed.Add(1)
+		s.limits.fail(ctx, s.lim.LoginFailuresPerClient, "login-failures/client", pair, now)
+		s.limits.fail(ctx, s.lim.LoginFailuresPerAccount, "login-failures/account", key, now)
 		s.audit(ctx, &AuditEvent{Type: AuditLoginFailed, UserID: uid, Email: display, IP: d.IP, UserAgent: d.UserAgent, Outcome: outcome})
 	}
 
 	u, err := s.store.UserByEmail(ctx, key)
 	if errors.Is(err, ErrNotFound) {
+		u, err = nil, nil
+	}
+	if err != nil {
+		return nil, s.unavailable(err)
+	}
+	if ok, retry, e := s.limits.room(ctx, s.lim.LoginFailuresPerAccount, "login-failures/account", key, now); e != nil {
+		return nil, e
+	} else if !ok {
+		known, err := s.knownClient(ctx, u, d.IP, now)
+		if err != nil {
+			return nil, unavailable(err)
+		}
+		if !known {
+			return nil, rateLimited(retry)
+		}
+	}
+	if u == nil {
 		if _, _, err := s.hasher.Verify(ctx, pw, s.dummyHash); err != nil {
 			return nil, hasherError(err)
 		}
 		failed("", CodeInvalidCredentials)
 		return nil, errInvalidCredentials()
-	}
-	if err != nil {
-		return nil, s.unavailable(err)
 	}
 	ok, rehash, err := s.hasher.Verify(ctx, pw, u.PasswordHash)
 	if err != nil {
@@ -85,6 +122,7 @@ func (s *Service) Login(ctx context.Context, email, pw string, d Device) (*Grant
 		failed(u.ID, CodeInvalidCredentials)
 		return nil, errInvalidCredentials()
 	}
+	s.limits.reset(ctx, "login-failures/client", pair)
 	// Only someone who knows the password learns the account is disabled.
 	if u.Disabled() {
 		failed(u.ID, CodeAccountDisabled)
@@ -93,7 +131,6 @@ func (s *Service) Login(ctx context.Context, email, pw string, d Device) (*Grant
 	if rehash {
 		s.rehash(ctx, u, pw)
 	}
-	now := s.now()
 	g, err := s.startSession(ctx, u, d, now)
 	if err != nil {
 		return nil, err
@@ -101,6 +138,31 @@ func (s *Service) Login(ctx context.Context, email, pw string, d Device) (*Grant
 	s.counters.loginsOK.Add(1)
 	s.audit(ctx, &AuditEvent{At: now, Type: AuditLogin, UserID: u.ID, SessionID: g.Session.ID, IP: d.IP, UserAgent: d.UserAgent, Outcome: "ok"})
 	return g, nil
+}
+
+// knownClientWindow is how recently a client must have held a session of an
+// account to keep signing in while the account is under attack.
+const knownClientWindow = 30 * 24 * time.Hour
+
+// knownClient reports whether ip (by ipSubject) started a session of u that
+// is live or ended in the last 30 days. For an unknown email (u nil) the
+// same query runs for a user that cannot exist, so both cost the same.
+func (s *Service) knownClient(ctx context.Context, u *User, ip string, now time.Time) (bool, error) {
+	uid := UserID("00000000-0000-0000-0000-000000000000")
+	if u != nil {
+		uid = u.ID
+	}
+	list, err := s.store.SessionsByUser(ctx, uid, now.Add(-knownClientWindow))
+	if err != nil {
+		return false, err
+	}
+	want := ipSubject(ip)
+	for _, sess := range list {
+		if ipSubject(sess.IP) == want {
+			return u != nil, nil
+		}
+	}
+	return false, nil
 }
 
 // rehash upgrades a hash made with weaker parameters. Failure is logged and

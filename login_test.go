@@ -15,7 +15,7 @@ func TestSignupValidation(t *testing.T) {
 		name, email, password string
 		wantCode, wantField   string
 	}{
-		{"ok", "ok@example.com", "12345678", "", ""},
+		{"ok", "ok@example.com", "58213907", "", ""},
 		{"ok 64 chars", "long@example.com", strings.Repeat("p", 64), "", ""},
 		{"ok 1024 bytes", "max@example.com", strings.Repeat("p", 1024), "", ""},
 		{"ok unicode counts characters", "uni@example.com", "пароль-пароль", "", ""},
@@ -33,7 +33,7 @@ func TestSignupValidation(t *testing.T) {
 		{"invalid utf-8", "b\xffob@example.com", "12345678", latch.CodeValidationFailed, "email"},
 		{"domain literal", "a@[127.0.0.1]", "12345678", latch.CodeValidationFailed, "email"},
 		{"double dot domain", "a@example..com", "12345678", latch.CodeValidationFailed, "email"},
-		{"ok internationalized", "jürgen@bücher.example", "12345678", "", ""},
+		{"ok internationalized", "jürgen@bücher.example", "a fine long passphrase", "", ""},
 		{"too long email", strings.Repeat("a", 250) + "@example.com", "12345678", latch.CodeValidationFailed, "email"},
 		{"local part over 64", strings.Repeat("a", 65) + "@example.com", "12345678", latch.CodeValidationFailed, "email"},
 		{"short password", "short@example.com", "1234567", latch.CodeValidationFailed, "password"},
@@ -41,6 +41,10 @@ func TestSignupValidation(t *testing.T) {
 		{"password over 1024 bytes", "big@example.com", strings.Repeat("p", 1025), latch.CodeValidationFailed, "password"},
 		{"invalid utf-8 password", "utf@example.com", "abc\xffdefgh", latch.CodeValidationFailed, "password"},
 		{"empty password", "empty@example.com", "", latch.CodeValidationFailed, "password"},
+		{"common password", "common1@example.com", "password1", latch.CodeValidationFailed, "password"},
+		{"common password, other case", "common2@example.com", "PassWord1", latch.CodeValidationFailed, "password"},
+		{"common digits", "common3@example.com", "12345678", latch.CodeValidationFailed, "password"},
+		{"common keyboard walk", "common4@example.com", "QWERTYUIOP", latch.CodeValidationFailed, "password"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

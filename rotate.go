@@ -22,6 +22,10 @@ const maxRotateAttempts = 4
 //     treated as theft: the whole session is revoked.
 func (s *Service) Refresh(ctx context.Context, raw string, d Device) (*Grant, error) {
 	d = d.clean()
+	now := s.now()
+	if e := s.limits.take(ctx, s.lim.RefreshPerIP, "refresh/ip", ipSubject(d.IP), now); e != nil {
+		return nil, e
+	}
 	rt, err := s.refresh.Parse(raw)
 	if err != nil {
 		return nil, &Error{Kind: KindUnauthenticated, Code: CodeInvalidRefreshToken, Message: "the refresh token is invalid", Err: err}
@@ -29,7 +33,7 @@ func (s *Service) Refresh(ctx context.Context, raw string, d Device) (*Grant, er
 	invalid := func(why string) error {
 		return &Error{Kind: KindUnauthenticated, Code: CodeInvalidRefreshToken, Message: "the refresh token is invalid", Err: errors.New(why)}
 	}
-	now := s.now()
+	charged := false
 	for range maxRotateAttempts {
 		sess, err := s.store.Session(ctx, rt.SessionID)
 		if errors.Is(err, ErrNotFound) {
@@ -40,6 +44,12 @@ func (s *Service) Refresh(ctx context.Context, raw string, d Device) (*Grant, er
 		}
 		if e := s.Policy.check(sess, now); e != nil {
 			return nil, e
+		}
+		if !charged {
+			if e := s.limits.take(ctx, s.lim.RefreshPerAccount, "refresh/account", string(sess.UserID), now); e != nil {
+				return nil, e
+			}
+			charged = true
 		}
 		switch {
 		case rt.Generation == sess.Generation:

@@ -34,6 +34,15 @@ type Config struct {
 	Rand     io.Reader        // nil means crypto/rand.Reader
 	Logger   *slog.Logger     // nil means discard
 	Cache    CacheConfig
+	// Limits are the abuse limits; the zero value means DefaultLimits.
+	Limits Limits
+	// LimitStore keeps the limit counters. When nil, the store is used if
+	// it implements LimitStore; otherwise counters are per process.
+	LimitStore LimitStore
+	// KeysReadOnly stops the service from marking keys retired in the
+	// store (admin commands: the access-token TTL that decides retirement
+	// is the server's). Expired keys are still never used.
+	KeysReadOnly bool
 	// Stateless skips the session check and verifies every signature: a
 	// benchmark baseline only, never a production mode (a stolen token
 	// would live until it expires).
@@ -83,6 +92,11 @@ type Service struct {
 	heard, applied atomic.Uint64
 	stateless      bool
 
+	// Abuse limits (limit.go); limits is nil when they are off.
+	lim    Limits
+	limits *limiter
+
+	keysReadOnly  bool
 	lastKeyReload atomic.Int64 // unix nanos, rate-limits reloads on unknown kid
 	touching      sync.Map     // SessionID -> struct{}: last-seen writes in flight
 	touchSlots    chan struct{}
@@ -101,18 +115,19 @@ func NewService(ctx context.Context, st Store, secret *Secret, hasher PasswordHa
 		cfg.Policy = DefaultPolicy()
 	}
 	s := &Service{
-		store:      st,
-		secret:     secret,
-		refresh:    secret.RefreshKeys(),
-		hasher:     hasher,
-		issuer:     cfg.Issuer,
-		audience:   cfg.Audience,
-		Policy:     cfg.Policy,
-		Now:        cfg.Now,
-		Rand:       cfg.Rand,
-		Logger:     cfg.Logger,
-		touchSlots: make(chan struct{}, 4),
-		stateless:  cfg.Stateless,
+		store:        st,
+		secret:       secret,
+		refresh:      secret.RefreshKeys(),
+		hasher:       hasher,
+		issuer:       cfg.Issuer,
+		audience:     cfg.Audience,
+		Policy:       cfg.Policy,
+		Now:          cfg.Now,
+		Rand:         cfg.Rand,
+		Logger:       cfg.Logger,
+		touchSlots:   make(chan struct{}, 4),
+		stateless:    cfg.Stateless,
+		keysReadOnly: cfg.KeysReadOnly,
 	}
 	if !cfg.Cache.Disabled {
 		n, m := cfg.Cache.Tokens, cfg.Cache.Sessions
@@ -131,6 +146,20 @@ func NewService(ctx context.Context, st Store, secret *Secret, hasher PasswordHa
 		if ttl > 0 {
 			s.sessions = newSessionCache(m, ttl)
 		}
+	}
+	if cfg.Limits == (Limits{}) {
+		cfg.Limits = DefaultLimits()
+	}
+	if !cfg.Limits.Off {
+		ls := cfg.LimitStore
+		if ls == nil {
+			ls, _ = st.(LimitStore)
+		}
+		if ls == nil {
+			s.logger().Warn("the store keeps no limit counters: abuse limits are counted per process")
+			ls = newMemLimits()
+		}
+		s.lim, s.limits = cfg.Limits, newLimiter(ls, secret.derive("limit keys"), s.logger)
 	}
 	s.verifier = &token.Verifier{Issuer: cfg.Issuer, Audience: cfg.Audience, Leeway: ownLeeway, Keys: keyLookup{s}}
 	if err := checkSecret(ctx, st, secret); err != nil {

@@ -160,6 +160,16 @@ func (s *Service) RevokeSession(ctx context.Context, p *Principal, id SessionID,
 // every other session of the user at once; the caller's session survives.
 func (s *Service) ChangePassword(ctx context.Context, p *Principal, current, next string, d Device) error {
 	d = d.clean()
+	now := s.now()
+	if e := s.limits.take(ctx, s.lim.PasswordPerIP, "password/ip", ipSubject(d.IP), now); e != nil {
+		return e
+	}
+	account := string(p.UserID)
+	if ok, retry, e := s.limits.room(ctx, s.lim.PasswordFailuresPerAccount, "password-failures/account", account, now); e != nil {
+		return e
+	} else if !ok {
+		return rateLimited(retry)
+	}
 	if current == "" {
 		return &Error{Kind: KindInvalid, Code: CodeValidationFailed, Field: "current_password", Message: "current_password is required"}
 	}
@@ -181,6 +191,7 @@ func (s *Service) ChangePassword(ctx context.Context, p *Principal, current, nex
 		return hasherError(err)
 	}
 	if !ok {
+		s.limits.fail(ctx, s.lim.PasswordFailuresPerAccount, "password-failures/account", account, now)
 		s.audit(ctx, &AuditEvent{Type: AuditPasswordChange, UserID: u.ID, SessionID: p.SessionID, IP: d.IP, UserAgent: d.UserAgent, Outcome: CodeInvalidCredentials})
 		return errInvalidCredentials()
 	}
@@ -188,12 +199,12 @@ func (s *Service) ChangePassword(ctx context.Context, p *Principal, current, nex
 	if err != nil {
 		return hasherError(err)
 	}
-	now := s.now()
 	revs, err := s.store.ChangePassword(ctx, u.ID, hash, p.SessionID, now)
 	if err != nil {
 		return s.unavailable(err)
 	}
 	s.revoked(revs...)
+	s.limits.reset(ctx, "password-failures/account", account)
 	s.audit(ctx, &AuditEvent{At: now, Type: AuditPasswordChange, UserID: u.ID, SessionID: p.SessionID, IP: d.IP, UserAgent: d.UserAgent, Outcome: "ok"})
 	return nil
 }

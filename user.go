@@ -6,6 +6,8 @@ import (
 	"time"
 	"unicode"
 	"unicode/utf8"
+
+	pw "github.com/latchauth/latch/password"
 )
 
 // UserID identifies a user. It is a random UUID in canonical form.
@@ -90,7 +92,8 @@ func plainChars(s string) bool {
 	return true
 }
 
-// validatePassword applies the length policy to a new password. field names
+// validatePassword applies the length policy to a new password and refuses
+// the most common passwords. field names
 // the request member it came from ("password" or "new_password").
 func validatePassword(field, password string) *Error {
 	bad := func(msg string) *Error {
@@ -103,6 +106,9 @@ func validatePassword(field, password string) *Error {
 		return bad("password must be valid UTF-8")
 	case utf8.RuneCountInString(password) < MinPasswordChars:
 		return bad("password must be at least 8 characters")
+	case pw.IsCommon(password):
+		// Said without the password, and the same for every listed one.
+		return bad("password is one of the most commonly used passwords; choose another")
 	}
 	return nil
 }

@@ -60,7 +60,7 @@ func (s *Server) signup(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	g, err := s.latch.Signup(r.Context(), req.Email, req.Password, deviceOf(r))
+	g, err := s.latch.Signup(r.Context(), req.Email, req.Password, s.deviceOf(r))
 	if err != nil {
 		return err
 	}
@@ -73,7 +73,7 @@ func (s *Server) login(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	g, err := s.latch.Login(r.Context(), req.Email, req.Password, deviceOf(r))
+	g, err := s.latch.Login(r.Context(), req.Email, req.Password, s.deviceOf(r))
 	if err != nil {
 		return err
 	}
@@ -93,7 +93,7 @@ func (s *Server) refresh(w http.ResponseWriter, r *http.Request) error {
 	if req.RefreshToken == "" {
 		return &latch.Error{Kind: latch.KindInvalid, Code: latch.CodeValidationFailed, Field: "refresh_token", Message: "refresh_token is required"}
 	}
-	g, err := s.latch.Refresh(r.Context(), req.RefreshToken, deviceOf(r))
+	g, err := s.latch.Refresh(r.Context(), req.RefreshToken, s.deviceOf(r))
 	if err != nil {
 		return err
 	}
@@ -114,7 +114,7 @@ func (s *Server) logout(w http.ResponseWriter, r *http.Request) error {
 		return err
 	}
 	scope := latch.LogoutScope(r.URL.Query().Get("scope"))
-	if err := s.latch.Logout(r.Context(), principal(r), scope, deviceOf(r)); err != nil {
+	if err := s.latch.Logout(r.Context(), principal(r), scope, s.deviceOf(r)); err != nil {
 		return err
 	}
 	w.WriteHeader(http.StatusNoContent)
@@ -161,7 +161,7 @@ func (s *Server) deleteSession(w http.ResponseWriter, r *http.Request) error {
 	if !isCanonicalUUID(id) {
 		return &latch.Error{Kind: latch.KindNotFound, Code: latch.CodeNotFound, Message: "no such session"}
 	}
-	if err := s.latch.RevokeSession(r.Context(), principal(r), latch.SessionID(id), deviceOf(r)); err != nil {
+	if err := s.latch.RevokeSession(r.Context(), principal(r), latch.SessionID(id), s.deviceOf(r)); err != nil {
 		return err
 	}
 	w.WriteHeader(http.StatusNoContent)
@@ -178,7 +178,7 @@ func (s *Server) changePassword(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	if err := s.latch.ChangePassword(r.Context(), principal(r), req.CurrentPassword, req.NewPassword, deviceOf(r)); err != nil {
+	if err := s.latch.ChangePassword(r.Context(), principal(r), req.CurrentPassword, req.NewPassword, s.deviceOf(r)); err != nil {
 		return err
 	}
 	w.WriteHeader(http.StatusNoContent)

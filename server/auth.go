@@ -1,7 +1,6 @@
 package server
 
 import (
-	"net"
 	"net/http"
 	"strings"
 
@@ -108,20 +107,6 @@ func logGrant(r *http.Request, g *latch.Grant) {
 func principal(r *http.Request) *latch.Principal {
 	p, _ := latch.PrincipalFrom(r.Context())
 	return p
-}
-
-// deviceOf describes the client for its session record.
-func deviceOf(r *http.Request) latch.Device {
-	return latch.Device{IP: clientIP(r), UserAgent: r.UserAgent()}
-}
-
-// clientIP is the address of the TCP peer.
-func clientIP(r *http.Request) string {
-	host, _, err := net.SplitHostPort(r.RemoteAddr)
-	if err != nil {
-		return r.RemoteAddr
-	}
-	return host
 }
 
 func isCanonicalUUID(s string) bool { return token.IsCanonicalUUID(s) }

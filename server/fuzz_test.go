@@ -1,6 +1,7 @@
 package server
 
 import (
+	"encoding/json"
 	"errors"
 	"net/http"
 	"net/http/httptest"
@@ -41,6 +42,25 @@ func FuzzDecodeJSON(f *testing.F) {
 		r.Header.Set("Content-Type", "application/json")
 		_, err := decode[credentialsRequest](w, r)
 		if err == nil {
+			// Accepted: an object whose members are exactly the known
+			// names, each once, so every JSON reader agrees with latch.
+			dec := json.NewDecoder(strings.NewReader(body))
+			if tok, err := dec.Token(); err != nil || tok != json.Delim('{') {
+				t.Fatalf("accepted %q, which is not an object", body)
+			}
+			seen := map[string]bool{}
+			for dec.More() {
+				tok, err := dec.Token()
+				name, _ := tok.(string)
+				if err != nil || (name != "email" && name != "password") || seen[name] {
+					t.Fatalf("accepted %q: member %q (%v)", body, name, err)
+				}
+				seen[name] = true
+				var v json.RawMessage
+				if err := dec.Decode(&v); err != nil {
+					t.Fatalf("accepted %q: %v", body, err)
+				}
+			}
 			return
 		}
 		var he *httpError

@@ -7,6 +7,7 @@ import (
 	"context"
 	"log/slog"
 	"net/http"
+	"net/netip"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -33,6 +34,9 @@ type Server struct {
 	metrics  http.Handler    // nil: no /metrics route
 	inFlight atomic.Int64
 	draining atomic.Bool
+
+	trusted []netip.Prefix
+	cors    cors
 }
 
 // RequestObserver is told about every request when it is done: its route
@@ -65,12 +69,19 @@ type Options struct {
 	Observer RequestObserver
 	// Metrics, if set, is served at GET /metrics.
 	Metrics http.Handler
+	// TrustedProxies are the reverse proxies whose X-Forwarded-For is
+	// believed (clientip.go). Empty: the TCP peer is the client.
+	TrustedProxies []netip.Prefix
+	// CORSOrigins are the browser origins allowed to call the JSON API
+	// with credentials (cors.go). Empty: no cross-origin access.
+	CORSOrigins []string
 }
 
 // New returns a Server. store answers /readyz.
 func New(svc *latch.Service, store pinger, o Options) *Server {
 	s := &Server{latch: svc, store: store, logger: o.Logger, mux: &routeMux{ServeMux: http.NewServeMux()}, ready: o.Ready,
-		observer: o.Observer, metrics: o.Metrics, stopping: make(chan struct{})}
+		observer: o.Observer, metrics: o.Metrics, stopping: make(chan struct{}),
+		trusted: o.TrustedProxies, cors: newCORS(o.CORSOrigins)}
 	if o.MaxEventStreams <= 0 {
 		o.MaxEventStreams = defaultMaxStreams
 	}
@@ -79,7 +90,7 @@ func New(svc *latch.Service, store pinger, o Options) *Server {
 		s.logger = slog.New(slog.DiscardHandler)
 	}
 	if o.PublicURL != "" {
-		p, err := web.New(svc, web.Options{PublicURL: o.PublicURL, Logger: s.logger, Device: deviceOf, Authenticated: logPrincipal})
+		p, err := web.New(svc, web.Options{PublicURL: o.PublicURL, Logger: s.logger, Device: s.deviceOf, Authenticated: logPrincipal})
 		if err != nil {
 			s.logger.Error("browser pages are off", "err", err)
 		} else {

@@ -24,8 +24,13 @@ type harness struct {
 
 func newHarness(t *testing.T, o latchtest.Options) *harness {
 	t.Helper()
+	return newHarnessWith(t, o, server.Options{})
+}
+
+func newHarnessWith(t *testing.T, o latchtest.Options, so server.Options) *harness {
+	t.Helper()
 	env := latchtest.New(t, o)
-	srv := httptest.NewServer(server.New(env.Service, env.Store, server.Options{}))
+	srv := httptest.NewServer(server.New(env.Service, env.Store, so))
 	t.Cleanup(srv.Close)
 	return &harness{t: t, env: env, srv: srv}
 }

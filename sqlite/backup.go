@@ -8,6 +8,7 @@ import (
 	"net/url"
 	"os"
 	"path/filepath"
+	"sync/atomic"
 )
 
 // Backup writes a consistent copy of the database to path, while other
@@ -86,5 +87,6 @@ func Verify(ctx context.Context, path string) error {
 	if res != "ok" {
 		return fmt.Errorf("sqlite: verify %s: integrity check: %s", path, res)
 	}
-	return (&Store{path: path, w: db}).CheckSchema(ctx)
+	var fine atomic.Pointer[error]
+	return (&Store{path: path, w: pool{db: db, gone: &fine}}).CheckSchema(ctx)
 }

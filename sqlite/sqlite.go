@@ -15,6 +15,8 @@ import (
 	"net/url"
 	"os"
 	"runtime"
+	"sync"
+	"sync/atomic"
 	"time"
 
 	_ "modernc.org/sqlite" // registers the "sqlite" driver
@@ -34,10 +36,16 @@ func Migrations() fs.FS {
 
 // Store is a latch.Store on one SQLite file.
 type Store struct {
-	path   string
-	w      *sql.DB // the single writer connection, owned by writer
-	r      *sql.DB // readers
-	writes *writer
+	path string
+	w    pool // the single writer
+	r    pool // readers
+
+	writes *writer // owns the writer connection (writer.go)
+
+	gone     atomic.Pointer[error] // set while the file is missing (watch.go)
+	stop     chan struct{}
+	stopOnce sync.Once
+	logger   *slog.Logger
 }
 
 var (
@@ -90,27 +98,53 @@ func Open(ctx context.Context, path string) (*Store, error) {
 	}
 	r.SetMaxOpenConns(max(4, 2*runtime.NumCPU()))
 	r.SetMaxIdleConns(max(4, 2*runtime.NumCPU()))
-	return &Store{path: path, w: w, r: r, writes: newWriter(w)}, nil
+	st := &Store{path: path, stop: make(chan struct{}), logger: discardLogger}
+	st.w, st.r = pool{db: w, gone: &st.gone}, pool{db: r, gone: &st.gone}
+	st.writes = newWriter(st.w)
+	if path != ":memory:" {
+		opened, err := os.Stat(path)
+		if err != nil {
+			w.Close()
+			r.Close()
+			return nil, fmt.Errorf("sqlite: open %s: %w", path, err)
+		}
+		go st.watch(opened, st.stop)
+	}
+	return st, nil
+}
+
+// SetLogger sets where the store reports a missing database file.
+func (s *Store) SetLogger(l *slog.Logger) {
+	if l != nil {
+		s.logger = l.With("component", "sqlite")
+	}
 }
 
 // Migrate applies pending schema migrations.
 func (s *Store) Migrate(ctx context.Context, logger *slog.Logger) (int, error) {
-	return migrate.Up(ctx, s.w, migrate.SQLite, Migrations(), logger)
+	return migrate.Up(ctx, s.w.db, migrate.SQLite, Migrations(), logger)
 }
 
 // CheckSchema reports whether the schema is exactly what this binary expects.
 func (s *Store) CheckSchema(ctx context.Context) error {
-	return migrate.Check(ctx, s.w, migrate.SQLite, Migrations())
+	if e := s.gone.Load(); e != nil {
+		return *e
+	}
+	return migrate.Check(ctx, s.w.db, migrate.SQLite, Migrations())
 }
 
 // Close closes both pools.
 func (s *Store) Close() error {
 	s.writes.close()
+	s.stopOnce.Do(func() { close(s.stop) })
 	return errors.Join(s.r.Close(), s.w.Close())
 }
 
 // Ping reads from the file, so it fails when the file is unreadable.
 func (s *Store) Ping(ctx context.Context) error {
+	if e := s.gone.Load(); e != nil {
+		return fmt.Errorf("sqlite: ping: %w", *e)
+	}
 	var n int
 	if err := s.r.QueryRowContext(ctx, `SELECT count(*) FROM meta`).Scan(&n); err != nil {
 		return fmt.Errorf("sqlite: ping: %w", err)
@@ -119,7 +153,7 @@ func (s *Store) Ping(ctx context.Context) error {
 }
 
 // DB returns the writer handle, for tests and backups.
-func (s *Store) DB() *sql.DB { return s.w }
+func (s *Store) DB() *sql.DB { return s.w.db }
 
 func ms(t time.Time) int64 { return t.UnixMilli() }
 

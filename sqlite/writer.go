@@ -25,8 +25,14 @@ type writeOp struct {
 	done chan error
 }
 
+// beginner starts transactions: the store's writer pool, which refuses
+// while the database file is gone (watch.go).
+type beginner interface {
+	BeginTx(ctx context.Context, o *sql.TxOptions) (*sql.Tx, error)
+}
+
 type writer struct {
-	db     *sql.DB
+	db     beginner
 	ops    chan writeOp
 	quit   chan struct{}
 	wg     sync.WaitGroup
@@ -36,7 +42,7 @@ type writer struct {
 // errClosed: writes after Close fail (and callers fail closed).
 var errClosed = errors.New("sqlite: store is closed")
 
-func newWriter(db *sql.DB) *writer {
+func newWriter(db beginner) *writer {
 	w := &writer{db: db, ops: make(chan writeOp), quit: make(chan struct{})}
 	w.wg.Go(w.loop)
 	return w

@@ -35,7 +35,7 @@ import (
 // t.Cleanup, and be safe to call from parallel tests.
 func Run(t *testing.T, newStore func(t *testing.T) latch.Store) {
 	t.Helper()
-	groups := [][]test{userTests, sessionTests, rotationTests, revocationTests, eventTests, {{"Sweep", testSweep}}}
+	groups := [][]test{userTests, sessionTests, rotationTests, revocationTests, eventTests, {{"Sweep", testSweep}, {"Limits", testLimits}}}
 	for _, g := range groups {
 		for _, tc := range g {
 			t.Run(tc.name, func(t *testing.T) {

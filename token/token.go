@@ -1,8 +1,11 @@
 // Package token mints and verifies latch access tokens: compact JWS (RFC 7515)
 // signed with Ed25519, shaped as RFC 9068 JWT access tokens. Signing and the
-// signature check go through github.com/golang-jwt/jwt/v5; the checks that
-// library leaves lax (duplicate JSON keys, unknown header members, NumericDate
-// ranges, non-canonical base64url, non-UTF-8 input) are done here, strictly.
+// signature check go through github.com/golang-jwt/jwt/v5. Everything around
+// the signature is done here, strictly, because the library is lax where an
+// attacker profits: it decodes the claims of a token before checking its
+// signature, matches member names case-insensitively, and accepts duplicate
+// members, unknown header members, fractional and string dates, and
+// non-UTF-8 input. Verify decodes no claim before the signature holds.
 //
 // The package never imports latch, so other services (see package guard) can
 // verify latch tokens with it.

@@ -116,20 +116,3 @@ func TestExpiredBadSignatureClassification(t *testing.T) {
 		t.Fatalf("Verify(expired, bad sig) = %v, want ErrSignature", err)
 	}
 }
-
-func FuzzVerify(f *testing.F) {
-	good := sign(f, claims())
-	for _, s := range []string{good, "", ".", "..", "a.b.c", good + ".x", strings.ToUpper(good), good[:50]} {
-		f.Add(s)
-	}
-	f.Fuzz(func(t *testing.T, s string) {
-		c, err := v.Verify(s, now)
-		if err != nil {
-			return
-		}
-		// Anything accepted must be exactly latch's own signed token.
-		if s != good || c.Generation != 3 {
-			t.Fatalf("accepted a token that latch did not sign: %q", s)
-		}
-	})
-}

@@ -1,19 +1,15 @@
 package token
 
 import (
-	"bytes"
 	"crypto/ed25519"
 	"encoding/base64"
-	"encoding/json"
 	"errors"
-	"fmt"
 	"strconv"
 	"strings"
 	"time"
 	"unicode/utf8"
 
 	"github.com/golang-jwt/jwt/v5"
-	"github.com/google/uuid"
 
 	"github.com/latchauth/latch/internal/strictjson"
 )
@@ -35,123 +31,230 @@ type Verifier struct {
 	Keys KeyLookup
 }
 
-// header is the complete set of JOSE header members latch accepts. Any other
-// member (crit, jwk, jku, x5u, x5c, b64, zip, enc, p2s, cty, ...) is refused.
-type header struct {
-	Alg string `json:"alg"`
-	Typ string `json:"typ"`
-	Kid string `json:"kid"`
-}
+// maxKeyID bounds the kid member; latch's are 43 characters.
+const maxKeyID = 128
 
-// Verify checks raw and returns its claims. The checks run cheapest first and
-// the signature is verified before any claim is acted on.
+// Verify checks raw and returns its claims. The order is fixed and cheapest
+// first: size, shape and alphabet; the header (exactly alg, typ and kid);
+// the key, from latch's own set only; the signature. Only then is the
+// payload decoded at all, so no claim of an unsigned token is ever parsed
+// and an expired token with a bad signature is reported as ErrSignature.
 func (v *Verifier) Verify(raw string, now time.Time) (*Claims, error) {
-	key, payload, err := openJWS(raw, Type, v.Keys)
+	payload, err := openJWS(raw, Type, v.Keys)
 	if err != nil {
 		return nil, err
 	}
-
-	leeway := min(max(v.Leeway, 0), MaxLeeway)
-	var wc wireClaims
-	parser := jwt.NewParser(
-		jwt.WithValidMethods([]string{Algorithm}),
-		jwt.WithStrictDecoding(),
-		jwt.WithExpirationRequired(),
-		jwt.WithIssuedAt(),
-		jwt.WithIssuer(v.Issuer),
-		jwt.WithAudience(v.Audience),
-		jwt.WithLeeway(leeway),
-		jwt.WithTimeFunc(func() time.Time { return now }),
-	)
-	_, err = parser.ParseWithClaims(raw, &wc, func(*jwt.Token) (any, error) { return key, nil })
-	switch {
-	case err == nil:
-	case errors.Is(err, jwt.ErrTokenSignatureInvalid), errors.Is(err, jwt.ErrTokenUnverifiable):
-		return nil, ErrSignature
-	case errors.Is(err, jwt.ErrTokenExpired):
-		return nil, ErrExpired
-	case errors.Is(err, jwt.ErrTokenUsedBeforeIssued), errors.Is(err, jwt.ErrTokenNotValidYet):
-		return nil, ErrNotYetValid
-	default:
-		return nil, fmt.Errorf("%w: %v", ErrClaims, err)
-	}
-	// The signature is good: now hold the claims to latch's own rules, which
-	// are stricter than the library's.
-	if err := strictjson.Check(payload, 2); err != nil {
-		return nil, fmt.Errorf("%w: %v", ErrClaims, err)
-	}
-	c, err := wc.claims()
+	var c Claims
+	nbf, err := parseClaims(payload, &c)
 	if err != nil {
 		return nil, err
 	}
 	if c.Issuer != v.Issuer || c.Audience != v.Audience {
-		return nil, fmt.Errorf("%w: wrong issuer or audience", ErrClaims)
+		return nil, detail(ErrClaims, "", "wrong issuer or audience")
 	}
 	if !c.ExpiresAt.After(c.IssuedAt) {
-		return nil, fmt.Errorf("%w: exp not after iat", ErrClaims)
+		return nil, detail(ErrClaims, "exp", "not after iat")
 	}
-	return c, nil
+	leeway := min(max(v.Leeway, 0), MaxLeeway)
+	switch {
+	case !now.Before(c.ExpiresAt.Add(leeway)):
+		return nil, ErrExpired
+	case c.IssuedAt.After(now.Add(leeway)):
+		return nil, ErrNotYetValid
+	case !nbf.IsZero() && nbf.After(now.Add(leeway)):
+		return nil, ErrNotYetValid
+	}
+	out := c // only an accepted token's claims reach the heap
+	return &out, nil
 }
 
-// openJWS checks the compact serialization and the header of raw, which
-// must carry typ, and returns the key its kid names and the decoded payload.
-// The signature is not checked yet.
-func openJWS(raw, typ string, keys KeyLookup) (ed25519.PublicKey, []byte, error) {
+// openJWS checks a compact JWS whose header must carry typ, in a fixed
+// order, cheapest first: size, shape and alphabet; the header (exactly alg,
+// typ and kid); the key, from the given set only; the signature. Only then
+// is the payload decoded and returned, so no claim of an unsigned token is
+// ever parsed and an expired token with a bad signature is reported as
+// ErrSignature. An explicit typ keeps an access token from passing as a
+// security event token and the reverse (RFC 8725 §3.11).
+func openJWS(raw, typ string, keys KeyLookup) ([]byte, error) {
 	if len(raw) > MaxTokenBytes {
-		return nil, nil, ErrTooLarge
+		return nil, ErrTooLarge
 	}
 	hdrSeg, rest, ok1 := strings.Cut(raw, ".")
 	paySeg, sigSeg, ok2 := strings.Cut(rest, ".")
 	if !ok1 || !ok2 || hdrSeg == "" || paySeg == "" || sigSeg == "" || strings.Contains(sigSeg, ".") {
-		return nil, nil, ErrMalformed
+		return nil, ErrMalformed
 	}
 	if !isBase64URL(hdrSeg) || !isBase64URL(paySeg) || !isBase64URL(sigSeg) {
-		return nil, nil, ErrMalformed
+		return nil, ErrMalformed
 	}
 	hdrJSON, err := decodeSegment(hdrSeg)
 	if err != nil {
-		return nil, nil, ErrMalformed
-	}
-	h, err := parseHeader(hdrJSON, typ)
-	if err != nil {
-		return nil, nil, err
-	}
-	key, ok := keys.PublicKey(h.Kid)
-	if !ok {
-		return nil, nil, ErrUnknownKey
-	}
-	payload, err := decodeSegment(paySeg)
-	if err != nil || !utf8.Valid(payload) {
-		return nil, nil, ErrMalformed
-	}
-	return key, payload, nil
-}
-
-// parseHeader accepts exactly {"alg":"EdDSA","typ":typ,"kid":"<known>"} in
-// any member order, with nothing else. An explicit typ keeps an access token
-// from passing as a security event token and the reverse (RFC 8725 §3.11).
-func parseHeader(data []byte, typ string) (*header, error) {
-	if !utf8.Valid(data) {
 		return nil, ErrMalformed
 	}
-	if err := strictjson.Check(data, 1); err != nil {
-		return nil, fmt.Errorf("%w: %v", ErrHeader, err)
+	kid, err := parseHeader(hdrJSON, typ)
+	if err != nil {
+		return nil, err
 	}
-	var h header
-	dec := json.NewDecoder(bytes.NewReader(data))
-	dec.DisallowUnknownFields()
-	if err := dec.Decode(&h); err != nil {
-		return nil, fmt.Errorf("%w: %v", ErrHeader, err)
+	key, ok := keys.PublicKey(kid)
+	if !ok {
+		return nil, ErrUnknownKey
+	}
+	sig, err := decodeSegment(sigSeg)
+	if err != nil || len(sig) != ed25519.SignatureSize {
+		return nil, ErrSignature
+	}
+	// crypto/ed25519 refuses S >= L and compares R byte for byte with a
+	// canonical encoding, so a signature has exactly one accepted form.
+	if err := jwt.SigningMethodEdDSA.Verify(raw[:len(hdrSeg)+1+len(paySeg)], sig, key); err != nil {
+		return nil, ErrSignature
+	}
+	// The signature is good: latch minted this payload. Callers hold it to
+	// latch's own rules anyway, so a bug in minting can never widen what is
+	// accepted.
+	payload, err := decodeSegment(paySeg)
+	if err != nil || !utf8.Valid(payload) {
+		return nil, ErrMalformed
+	}
+	return payload, nil
+}
+
+// parseHeader accepts exactly {"alg":"EdDSA","typ":typ,"kid":"..."} in any
+// member order, with nothing else, and returns the kid. Those are the
+// only members, spelled exactly so: any other (crit, jwk, jku, x5u, x5c,
+// b64, zip, enc, p2s, p2c, cty, ...) and any other spelling ("ALG", "Kid")
+// is refused.
+func parseHeader(data []byte, typ string) (string, error) {
+	if !utf8.Valid(data) {
+		return "", ErrMalformed
+	}
+	var buf [4]strictjson.Member
+	members, err := strictjson.Members(data, 1, buf[:0])
+	if err != nil {
+		return "", detail(ErrHeader, "", err.Error())
+	}
+	var alg, htyp, kid string
+	for _, m := range members {
+		var dst *string
+		switch m.Name {
+		case "alg":
+			dst = &alg
+		case "typ":
+			dst = &htyp
+		case "kid":
+			dst = &kid
+		default:
+			return "", detail(ErrHeader, m.Name, "is not allowed")
+		}
+		if *dst, err = strictjson.String(m.Value); err != nil {
+			return "", detail(ErrHeader, m.Name, "must be a string")
+		}
 	}
 	switch {
-	case h.Alg != Algorithm:
-		return nil, fmt.Errorf("%w: algorithm", ErrHeader)
-	case !strings.EqualFold(h.Typ, typ) && !strings.EqualFold(h.Typ, "application/"+typ):
-		return nil, fmt.Errorf("%w: type", ErrHeader)
-	case h.Kid == "" || len(h.Kid) > 128:
-		return nil, fmt.Errorf("%w: key id", ErrHeader)
+	case alg != Algorithm:
+		return "", detail(ErrHeader, "alg", "is not "+Algorithm)
+	// Media types compare case-insensitively (RFC 7515 §4.1.9, RFC 9068 §2.1).
+	case !strings.EqualFold(htyp, typ) && !strings.EqualFold(htyp, "application/"+typ):
+		return "", detail(ErrHeader, "typ", "is not "+typ)
+	case kid == "" || len(kid) > maxKeyID:
+		return "", detail(ErrHeader, "kid", "is empty or too long")
 	}
-	return &h, nil
+	return kid, nil
+}
+
+// parseClaims decodes a signed payload. Members are matched by their exact
+// names (encoding/json alone would also take "SUB" for "sub"); case-folded
+// duplicates are refused by strictjson, so a claim has one value to every
+// reader. Every claim latch mints is required; unknown claims are ignored
+// (RFC 7519 §4) so a newer latch can add one without breaking older nodes.
+func parseClaims(payload []byte, c *Claims) (time.Time, error) {
+	var buf [12]strictjson.Member
+	members, err := strictjson.Members(payload, 2, buf[:0])
+	if err != nil {
+		return time.Time{}, detail(ErrClaims, "", err.Error())
+	}
+	var (
+		nbf  time.Time
+		seen uint
+	)
+	for _, m := range members {
+		var err error
+		switch m.Name {
+		case "iss":
+			c.Issuer, err = strictjson.String(m.Value)
+		case "aud":
+			c.Audience, err = strictjson.String(m.Value)
+		case "sub":
+			c.Subject, err = strictjson.String(m.Value)
+		case "sid":
+			c.SessionID, err = strictjson.String(m.Value)
+		case "jti":
+			c.ID, err = strictjson.String(m.Value)
+		case "gen":
+			c.Generation, err = parseUint(m.Value, 1<<63-1)
+		case "iat":
+			c.IssuedAt, err = parseNumericDate(m.Value)
+		case "exp":
+			c.ExpiresAt, err = parseNumericDate(m.Value)
+		case "nbf":
+			nbf, err = parseNumericDate(m.Value)
+		default:
+			continue
+		}
+		if err != nil {
+			return time.Time{}, detail(ErrClaims, m.Name, err.Error())
+		}
+		seen |= 1 << claimBit[m.Name]
+	}
+	if seen&requiredClaims != requiredClaims {
+		return time.Time{}, detail(ErrClaims, "", "a required claim is missing")
+	}
+	if !IsCanonicalUUID(c.Subject) || !IsCanonicalUUID(c.SessionID) || !IsCanonicalUUID(c.ID) {
+		return time.Time{}, detail(ErrClaims, "", "malformed identifier")
+	}
+	return nbf, nil
+}
+
+// claimBit numbers the claims latch reads; requiredClaims has a bit set for
+// each one latch mints.
+var claimBit = map[string]uint{"iss": 0, "aud": 1, "sub": 2, "sid": 3, "jti": 4, "gen": 5, "iat": 6, "exp": 7, "nbf": 8}
+
+const requiredClaims = 1<<8 - 1
+
+// Errors for parseUint, static so refusing costs nothing.
+var (
+	errNotUint    = errors.New("must be a non-negative integer without sign, fraction, exponent or leading zero")
+	errOutOfRange = errors.New("out of range")
+)
+
+// parseUint accepts only a plain JSON integer: digits, no sign, no leading
+// zero, no fraction or exponent, at most limit.
+func parseUint(raw []byte, limit uint64) (uint64, error) {
+	if len(raw) == 0 || (len(raw) > 1 && raw[0] == '0') {
+		return 0, errNotUint
+	}
+	var n uint64
+	for _, c := range raw {
+		if c < '0' || c > '9' {
+			return 0, errNotUint
+		}
+		d := uint64(c - '0')
+		if n > (limit-d)/10 {
+			return 0, errOutOfRange
+		}
+		n = n*10 + d
+	}
+	return n, nil
+}
+
+// parseNumericDate reads a JWT NumericDate restricted to what latch mints: a plain
+// non-negative integer of seconds. Strings, fractions, exponents, negatives
+// and dates past year 9999 are refused.
+func parseNumericDate(raw []byte) (time.Time, error) {
+	n, err := parseUint(raw, maxNumericDate)
+	if err != nil {
+		return time.Time{}, err
+	}
+	return time.Unix(int64(n), 0), nil
 }
 
 // isBase64URL reports whether s uses only the unpadded base64url alphabet.
@@ -172,90 +275,50 @@ func decodeSegment(s string) ([]byte, error) {
 	return base64.RawURLEncoding.Strict().DecodeString(s)
 }
 
-// numericDate is a JWT NumericDate restricted to what latch mints: a plain
-// non-negative integer of seconds. Strings, fractions, exponents, negatives
-// and dates past year 9999 are refused while decoding.
-type numericDate struct{ t time.Time }
-
-func (d *numericDate) UnmarshalJSON(b []byte) error {
-	if len(b) == 0 || len(b) > 12 {
-		return errors.New("NumericDate out of range")
-	}
-	for _, c := range b {
-		if c < '0' || c > '9' {
-			return errors.New("NumericDate must be an integer")
-		}
-	}
-	n, err := strconv.ParseInt(string(b), 10, 64)
-	if err != nil || n > maxNumericDate {
-		return errors.New("NumericDate out of range")
-	}
-	d.t = time.Unix(n, 0)
-	return nil
+// detailError is a refusal with what caused it, for logs. It is built
+// without formatting: refusing a token must not cost more than accepting one.
+type detailError struct {
+	kind         error
+	member, what string
 }
 
-func (d *numericDate) jwt() *jwt.NumericDate {
-	if d == nil {
-		return nil
+func detail(kind error, member, what string) error { return &detailError{kind, member, what} }
+
+func (e *detailError) Error() string {
+	if e.member == "" {
+		return e.kind.Error() + ": " + e.what
 	}
-	return jwt.NewNumericDate(d.t)
+	return e.kind.Error() + ": " + strconv.QuoteToASCII(truncate(e.member)) + " " + e.what
 }
 
-// wireClaims is the decoded payload. Pointers tell missing from empty; a
-// type mismatch (aud as an array, gen as a string) fails decoding.
-type wireClaims struct {
-	Iss *string      `json:"iss"`
-	Aud *string      `json:"aud"`
-	Sub *string      `json:"sub"`
-	Sid *string      `json:"sid"`
-	Jti *string      `json:"jti"`
-	Gen *uint64      `json:"gen"`
-	Iat *numericDate `json:"iat"`
-	Exp *numericDate `json:"exp"`
-	Nbf *numericDate `json:"nbf"`
-}
+func (e *detailError) Unwrap() error { return e.kind }
 
-func (w *wireClaims) GetExpirationTime() (*jwt.NumericDate, error) { return w.Exp.jwt(), nil }
-func (w *wireClaims) GetIssuedAt() (*jwt.NumericDate, error)       { return w.Iat.jwt(), nil }
-func (w *wireClaims) GetNotBefore() (*jwt.NumericDate, error)      { return w.Nbf.jwt(), nil }
-func (w *wireClaims) GetIssuer() (string, error)                   { return deref(w.Iss), nil }
-func (w *wireClaims) GetSubject() (string, error)                  { return deref(w.Sub), nil }
-func (w *wireClaims) GetAudience() (jwt.ClaimStrings, error) {
-	if w.Aud == nil {
-		return nil, nil
+func truncate(s string) string {
+	if len(s) > 32 {
+		return s[:32] + "…"
 	}
-	return jwt.ClaimStrings{*w.Aud}, nil
-}
-
-func deref(s *string) string {
-	if s == nil {
-		return ""
-	}
-	return *s
-}
-
-// claims checks presence and form of every required claim.
-func (w *wireClaims) claims() (*Claims, error) {
-	if w.Iss == nil || w.Aud == nil || w.Sub == nil || w.Sid == nil || w.Jti == nil || w.Gen == nil || w.Iat == nil || w.Exp == nil {
-		return nil, fmt.Errorf("%w: a required claim is missing", ErrClaims)
-	}
-	for _, id := range []string{*w.Sub, *w.Sid, *w.Jti} {
-		if !IsCanonicalUUID(id) {
-			return nil, fmt.Errorf("%w: malformed identifier", ErrClaims)
-		}
-	}
-	return &Claims{
-		Issuer: *w.Iss, Audience: *w.Aud, Subject: *w.Sub, SessionID: *w.Sid, ID: *w.Jti,
-		Generation: *w.Gen, IssuedAt: w.Iat.t, ExpiresAt: w.Exp.t,
-	}, nil
+	return s
 }
 
 // IsCanonicalUUID reports whether s is a lowercase hyphenated UUID, the only
-// form latch writes. uuid.Parse alone also accepts braces and urn: prefixes.
+// form latch writes (uuid.Parse alone also accepts upper case, braces and
+// urn: prefixes).
 func IsCanonicalUUID(s string) bool {
 	if len(s) != 36 {
 		return false
 	}
-	u, err := uuid.Parse(s)
-	return err == nil && u.String() == s
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		switch i {
+		case 8, 13, 18, 23:
+			if c != '-' {
+				return false
+			}
+		default:
+			if !('0' <= c && c <= '9' || 'a' <= c && c <= 'f') {
+				return false
+			}
+		}
+	}
+	return true
 }

@@ -231,22 +231,22 @@ func sessionsCmd(ctx context.Context, env *environ, args []string) error {
 
 const keysUsage = `Usage: latch keys <list|rotate>
 
-  list     list signing keys (the newest signs; older ones verify until their tokens expire)
+  list     list signing keys with their status and dates (the newest signs; older
+           ones verify until their tokens expire, then retire)
   rotate   make a new signing key current
 `
 
 func keysCmd(ctx context.Context, env *environ, args []string) error {
 	return dispatch(ctx, env, "keys", args, map[string]subcommand{
-		"list": {usage: "Usage: latch keys list\n\nFlags:\n",
+		"list": {usage: "Usage: latch keys list\n\nLists every signing key, newest first: the one that signs, superseded ones\nthat still verify until their tokens have expired, and retired ones.\n\nFlags:\n",
 			run: func(ctx context.Context, a *app, env *environ) error {
-				ks := a.svc.KeySet()
-				table(env.stdout, "KID\tALG\tUSE", func(tw io.Writer) {
-					for i, k := range ks.JWKS().Keys {
-						role := "verify"
-						if i == 0 {
-							role = "sign+verify"
-						}
-						fmt.Fprintf(tw, "%s\t%s\t%s\n", k.KeyID, k.Alg, role)
+				ks, err := a.svc.Keys(ctx)
+				if err != nil {
+					return err
+				}
+				table(env.stdout, "KID\tALG\tSTATUS\tCREATED\tRETIRES\tRETIRED", func(tw io.Writer) {
+					for _, k := range ks {
+						fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\n", k.ID, k.Algorithm, k.State, ts(k.CreatedAt), ts(k.RetiresAt), ts(k.RetiredAt))
 					}
 				})
 				return nil
@@ -257,7 +257,7 @@ func keysCmd(ctx context.Context, env *environ, args []string) error {
 				if err != nil {
 					return err
 				}
-				fmt.Fprintf(env.stdout, "new signing key %s\n", k.ID)
+				fmt.Fprintf(env.stdout, "new signing key %s; running servers sign with it within their --key-reload-interval (default 30s)\n", k.ID)
 				return nil
 			}},
 	}, keysUsage)

@@ -40,6 +40,9 @@ func openApp(ctx context.Context, cfg Config, logger *slog.Logger) (_ *app, err 
 	if err != nil {
 		return nil, err
 	}
+	if l, ok := st.(interface{ SetLogger(*slog.Logger) }); ok {
+		l.SetLogger(logger) // the SQLite store reports a vanished file
+	}
 	defer func() {
 		if err != nil {
 			st.Close()
@@ -59,6 +62,7 @@ func openApp(ctx context.Context, cfg Config, logger *slog.Logger) (_ *app, err 
 	svc, err := latch.NewService(ctx, st, secret, password.New(password.Options{}), latch.Config{
 		Issuer: cfg.Issuer, Audience: cfg.Audience, Policy: cfg.policy(), Logger: logger,
 		Cache: latch.CacheConfig{Disabled: cfg.NoCache}, Stateless: cfg.BenchStateless,
+		Limits: cfg.limits(), KeysReadOnly: !cfg.serving,
 	})
 	if err != nil {
 		return nil, err

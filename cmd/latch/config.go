@@ -5,6 +5,7 @@ import (
 	"flag"
 	"fmt"
 	"net"
+	"net/netip"
 	"net/url"
 	"path/filepath"
 	"strings"
@@ -22,31 +23,49 @@ import (
 // docs/configuration.md (the test fails until the table is regenerated)
 // without further work.
 type Config struct {
-	ConfigFile      string
-	Addr            string
-	DB              string
-	SecretFile      string
-	Issuer          string
-	Audience        string
-	AccessTTL       time.Duration
-	RefreshGrace    time.Duration
-	SessionMaxAge   time.Duration
-	SessionIdle     time.Duration
-	ShutdownTimeout time.Duration
-	ShutdownDelay   time.Duration
-	MetricsAddr     string
-	ActiveEvery     time.Duration
-	AuditRetention  time.Duration
-	LogFormat       string
-	LogLevel        string
-	NoCache         bool
-	issuerDefaulted bool // Issuer was derived from Addr
-	BenchStateless  bool
+	ConfigFile        string
+	Addr              string
+	DB                string
+	SecretFile        string
+	Issuer            string
+	Audience          string
+	AccessTTL         time.Duration
+	RefreshGrace      time.Duration
+	SessionMaxAge     time.Duration
+	SessionIdle       time.Duration
+	ShutdownTimeout   time.Duration
+	ShutdownDelay     time.Duration
+	MetricsAddr       string
+	ActiveEvery       time.Duration
+	AuditRetention    time.Duration
+	LogFormat         string
+	LogLevel          string
+	NoCache           bool
+	issuerDefaulted   bool // Issuer was derived from Addr
+	audienceDefaulted bool // Audience was derived from Issuer
+	BenchStateless    bool
 
 	// secretFiles holds the value of each --NAME-file twin of a secret option.
 	secretFiles map[string]*string
 	// origin says where each option's value came from (--print-config).
 	origin map[string]string
+
+	// Transport and abuse (hostile-input work).
+	TLSCert        string
+	TLSKey         string
+	TrustedProxies string // comma-separated CIDRs or addresses
+	CORSOrigins    string // comma-separated origins
+	NoRateLimits   bool
+	KeyReload      time.Duration
+
+	ReadHeaderTimeout time.Duration
+	ReadTimeout       time.Duration
+	WriteTimeout      time.Duration
+	IdleTimeout       time.Duration
+
+	trustedProxies []netip.Prefix // parsed TrustedProxies
+	corsOrigins    []string       // parsed CORSOrigins
+	serving        bool           // latch serve, not an admin command
 }
 
 func defaultConfig() Config {
@@ -63,8 +82,18 @@ func defaultConfig() Config {
 		AuditRetention:  latch.DefaultRetention().Audit,
 		LogFormat:       "text",
 		LogLevel:        "info",
+		KeyReload:       30 * time.Second,
+
+		ReadHeaderTimeout: 5 * time.Second,
+		ReadTimeout:       15 * time.Second,
+		WriteTimeout:      30 * time.Second,
+		IdleTimeout:       2 * time.Minute,
 	}
 }
+
+// maxHeaderBytes caps request headers (http.Server.MaxHeaderBytes); the
+// largest legitimate header is a cookie pair or a bearer token, well under it.
+const maxHeaderBytes = 32 << 10
 
 // register binds every option to fs. The usage strings are the
 // documentation: docs/configuration.md's table is generated from them.
@@ -88,6 +117,16 @@ func (c *Config) register(fs *flag.FlagSet) {
 	fs.StringVar(&c.LogLevel, "log-level", c.LogLevel, "log level: debug, info, warn or error")
 	fs.BoolVar(&c.NoCache, "no-cache", c.NoCache, "verify every signature and read the session from the database on every request (benchmark baseline)")
 	fs.BoolVar(&c.BenchStateless, "insecure-bench-stateless", c.BenchStateless, "BENCHMARK ONLY: skip the session check entirely (revoked tokens stay valid); refused unless --addr is a loopback address")
+	fs.StringVar(&c.TLSCert, "tls-cert", c.TLSCert, "PEM certificate chain `file`: serve HTTPS directly (with --tls-key)")
+	fs.StringVar(&c.TLSKey, "tls-key", c.TLSKey, "PEM private key `file` for --tls-cert")
+	fs.StringVar(&c.TrustedProxies, "trusted-proxies", c.TrustedProxies, "comma-separated `CIDRs` of reverse proxies whose X-Forwarded-For names the client (default: none, the TCP peer is the client)")
+	fs.StringVar(&c.CORSOrigins, "cors-origins", c.CORSOrigins, "comma-separated browser `origins` (https://app.example) allowed to call the JSON API cross-origin (default: none)")
+	fs.BoolVar(&c.NoRateLimits, "no-rate-limits", c.NoRateLimits, "LOAD TESTS ONLY: turn off the brute-force and abuse limits")
+	fs.DurationVar(&c.KeyReload, "key-reload-interval", c.KeyReload, "how often the server re-reads signing keys (picks up `latch keys rotate` and retires old keys)")
+	fs.DurationVar(&c.ReadHeaderTimeout, "read-header-timeout", c.ReadHeaderTimeout, "a client must send its request headers within this")
+	fs.DurationVar(&c.ReadTimeout, "read-timeout", c.ReadTimeout, "a client must send its whole request within this")
+	fs.DurationVar(&c.WriteTimeout, "write-timeout", c.WriteTimeout, "a response must be written within this")
+	fs.DurationVar(&c.IdleTimeout, "idle-timeout", c.IdleTimeout, "an idle keep-alive connection is closed after this")
 	c.registerSecretFiles(fs)
 }
 
@@ -162,6 +201,7 @@ func (c *Config) finish() error {
 		}
 	}
 	if c.Audience == "" {
+		c.audienceDefaulted = true
 		c.Audience = c.Issuer
 	}
 	switch {
@@ -218,6 +258,47 @@ func (c *Config) finish() error {
 			bad("insecure-bench-stateless", "only allowed with a loopback --addr: it lets revoked tokens through")
 		}
 	}
+	if (c.TLSCert == "") != (c.TLSKey == "") {
+		bad("tls-cert", "--tls-cert and --tls-key go together")
+	}
+	if c.TLSCert != "" && strings.HasPrefix(c.Issuer, "http://") && c.issuerDefaulted {
+		// Serving HTTPS itself, latch is reached at https://.
+		c.Issuer = "https://" + strings.TrimPrefix(c.Issuer, "http://")
+		if c.audienceDefaulted {
+			c.Audience = c.Issuer
+		}
+	}
+	c.trustedProxies = nil
+	for _, p := range splitList(c.TrustedProxies) {
+		pfx, err := parsePrefix(p)
+		if err != nil {
+			bad("trusted-proxies", "%q is not an address or CIDR", p)
+			continue
+		}
+		c.trustedProxies = append(c.trustedProxies, pfx)
+	}
+	c.corsOrigins = nil
+	for _, o := range splitList(c.CORSOrigins) {
+		if err := checkOrigin(o); err != nil {
+			bad("cors-origins", "%q: %v", o, err)
+			continue
+		}
+		c.corsOrigins = append(c.corsOrigins, o)
+	}
+	if c.KeyReload < time.Second || c.KeyReload > latch.KeyPropagation {
+		bad("key-reload-interval", "must be between 1s and %v", latch.KeyPropagation)
+	}
+	for _, t := range []struct {
+		name string
+		d    time.Duration
+	}{{"read-header-timeout", c.ReadHeaderTimeout}, {"read-timeout", c.ReadTimeout}, {"write-timeout", c.WriteTimeout}, {"idle-timeout", c.IdleTimeout}} {
+		if t.d <= 0 || t.d > 10*time.Minute {
+			bad(t.name, "must be between 0s and 10m (exclusive of 0)")
+		}
+	}
+	if c.ReadHeaderTimeout > c.ReadTimeout {
+		bad("read-header-timeout", "must not exceed --read-timeout")
+	}
 	if c.LogFormat != "text" && c.LogFormat != "json" {
 		bad("log-format", "must be text or json")
 	}
@@ -227,6 +308,60 @@ func (c *Config) finish() error {
 		bad("log-level", "must be debug, info, warn or error")
 	}
 	return errors.Join(errs...)
+}
+
+// splitList splits a comma-separated option, dropping empty items.
+func splitList(s string) []string {
+	var out []string
+	for item := range strings.SplitSeq(s, ",") {
+		if item = strings.TrimSpace(item); item != "" {
+			out = append(out, item)
+		}
+	}
+	return out
+}
+
+// parsePrefix reads a CIDR or a single address (as a /32 or /128).
+func parsePrefix(s string) (netip.Prefix, error) {
+	if strings.Contains(s, "/") {
+		p, err := netip.ParsePrefix(s)
+		if err != nil {
+			return netip.Prefix{}, err
+		}
+		if p.Addr().Is4In6() {
+			return netip.Prefix{}, errors.New("IPv4-mapped prefix")
+		}
+		return p.Masked(), nil
+	}
+	a, err := netip.ParseAddr(s)
+	if err != nil {
+		return netip.Prefix{}, err
+	}
+	a = a.Unmap()
+	return netip.PrefixFrom(a, a.BitLen()), nil
+}
+
+// checkOrigin accepts exactly an origin: http(s)://host[:port], nothing
+// else. "*" and "null" are refused: the allowlist is explicit.
+func checkOrigin(o string) error {
+	u, err := url.Parse(o)
+	switch {
+	case o == "*" || o == "null":
+		return errors.New("wildcards and null are not allowed; list each origin")
+	case err != nil || (u.Scheme != "https" && u.Scheme != "http") || u.Host == "":
+		return errors.New("must be http(s)://host[:port]")
+	case u.Path != "" || u.RawQuery != "" || u.Fragment != "" || u.User != nil || strings.Contains(u.Host, "*"):
+		return errors.New("an origin has no path, query, user or wildcard")
+	}
+	return nil
+}
+
+// limits are the abuse limits: latch's defaults, or off for load tests.
+func (c *Config) limits() latch.Limits {
+	if c.NoRateLimits {
+		return latch.Limits{Off: true}
+	}
+	return latch.DefaultLimits()
 }
 
 func (c *Config) policy() latch.Policy {

@@ -37,7 +37,7 @@ func (s *syncBuffer) String() string {
 // noEnv is an empty environment: tests never see the developer's LATCH_*.
 func noEnv(string) string { return "" }
 
-var listenRE = regexp.MustCompile(`msg="latch listening" addr=(\S+)`)
+var listenRE = regexp.MustCompile(`msg="latch listening" addr=(\S+)|"msg":"latch listening","addr":"([^"]+)"`)
 
 // startServe runs `latch serve` in dir on a free loopback port and returns
 // its base URL and a stop function that waits for a clean exit.
@@ -51,7 +51,7 @@ func startServe(t *testing.T, dir string, extra ...string) (base string, logs *s
 	deadline := time.Now().Add(10 * time.Second)
 	for {
 		if m := listenRE.FindStringSubmatch(logs.String()); m != nil {
-			base = "http://" + m[1]
+			base = "http://" + m[1] + m[2]
 			break
 		}
 		select {

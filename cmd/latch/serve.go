@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"crypto/tls"
 	"errors"
 	"flag"
 	"fmt"
@@ -37,6 +38,7 @@ Flags:
 // serveHTTP holds the servers of one serve run.
 type serveHTTP struct {
 	main, metrics *http.Server
+	tls           bool // main serves HTTPS (--tls-cert)
 	mainLn        net.Listener
 	metricsLn     net.Listener
 	handler       *server.Server
@@ -60,6 +62,15 @@ func serve(ctx context.Context, env *environ, args []string) error {
 	}
 	logger := newLogger(env.stderr, cfg)
 	logger.Info("configuration", cfg.redactedAttrs()...)
+	cfg.serving = true
+	var tlsConfig *tls.Config
+	if cfg.TLSCert != "" {
+		cert, err := tls.LoadX509KeyPair(cfg.TLSCert, cfg.TLSKey)
+		if err != nil {
+			return fmt.Errorf("--tls-cert/--tls-key: %w", err)
+		}
+		tlsConfig = &tls.Config{MinVersion: tls.VersionTLS12, Certificates: []tls.Certificate{cert}}
+	}
 	a, err := openApp(ctx, cfg, logger)
 	if err != nil {
 		return err
@@ -75,7 +86,8 @@ func serve(ctx context.Context, env *environ, args []string) error {
 		Stats:       a.svc.Stats,
 		Version:     version(),
 	})
-	opts := server.Options{Logger: logger, Ready: a.store.CheckSchema, PublicURL: cfg.Issuer, Observer: m}
+	opts := server.Options{Logger: logger, Ready: a.store.CheckSchema, PublicURL: cfg.Issuer, Observer: m,
+		TrustedProxies: cfg.trustedProxies, CORSOrigins: cfg.corsOrigins}
 	if cfg.MetricsAddr == "" {
 		opts.Metrics = m.Handler()
 	}
@@ -83,7 +95,8 @@ func serve(ctx context.Context, env *environ, args []string) error {
 	m.AddRoutes(handler.Routes())
 	m.SetInFlight(handler.InFlight)
 
-	h := &serveHTTP{handler: handler, main: newHTTPServer(handler, logger)}
+	h := &serveHTTP{handler: handler, main: newHTTPServer(handler, cfg, logger), tls: tlsConfig != nil}
+	h.main.TLSConfig = tlsConfig
 	// Shutdown waits for handlers; event streams end only when told to.
 	h.main.RegisterOnShutdown(handler.EndStreams)
 	if h.mainLn, err = net.Listen("tcp", cfg.Addr); err != nil {
@@ -96,10 +109,13 @@ func serve(ctx context.Context, env *environ, args []string) error {
 		}
 		mux := http.NewServeMux()
 		mux.Handle("GET /metrics", m.Handler())
-		h.metrics = newHTTPServer(mux, logger)
+		h.metrics = newHTTPServer(mux, cfg, logger)
 	}
 	if cfg.BenchStateless {
 		logger.Warn("INSECURE BENCHMARK MODE: sessions are not checked; revoked tokens stay valid until they expire")
+	}
+	if cfg.NoRateLimits {
+		logger.Warn("LOAD-TEST MODE: brute-force and abuse limits are off")
 	}
 
 	// Background work ends before the store closes (the deferred a.Close).
@@ -119,6 +135,9 @@ func serve(ctx context.Context, env *environ, args []string) error {
 	// The follower keeps the session cache honest across processes; until
 	// it has caught up, every request reads the database.
 	goBG(func() { a.svc.FollowRevocations(bg, latch.FollowerConfig{}) })
+	// Key reloads (a rotation by the CLI or another node; retirement of keys
+	// whose tokens have expired) and limit-counter pruning.
+	goBG(func() { a.svc.RunMaintenance(bg, latch.MaintenanceConfig{KeyReload: cfg.KeyReload}) })
 	// Ended sessions, old revocation events and old audit events are
 	// deleted hourly, so the database does not grow without bound.
 	goBG(func() {
@@ -134,14 +153,17 @@ func serve(ctx context.Context, env *environ, args []string) error {
 	return h.run(ctx, cfg, logger)
 }
 
-func newHTTPServer(h http.Handler, logger *slog.Logger) *http.Server {
+// newHTTPServer applies the timeouts: a slow client is cut off (headers
+// within ReadHeaderTimeout, the whole request within ReadTimeout), so a
+// slowloris holds a connection for seconds, not forever.
+func newHTTPServer(h http.Handler, cfg Config, logger *slog.Logger) *http.Server {
 	return &http.Server{
 		Handler:           h,
-		ReadHeaderTimeout: 5 * time.Second,
-		ReadTimeout:       15 * time.Second,
-		WriteTimeout:      30 * time.Second,
-		IdleTimeout:       2 * time.Minute,
-		MaxHeaderBytes:    32 << 10,
+		ReadHeaderTimeout: cfg.ReadHeaderTimeout,
+		ReadTimeout:       cfg.ReadTimeout,
+		WriteTimeout:      cfg.WriteTimeout,
+		IdleTimeout:       cfg.IdleTimeout,
+		MaxHeaderBytes:    maxHeaderBytes,
 		ErrorLog:          slogErrorLog(logger),
 	}
 }
@@ -151,8 +173,14 @@ func newHTTPServer(h http.Handler, logger *slog.Logger) *http.Server {
 // shutdown timeout to finish. A drain that runs out of time is an error.
 func (h *serveHTTP) run(ctx context.Context, cfg Config, logger *slog.Logger) error {
 	errc := make(chan error, 2)
-	go func() { errc <- h.main.Serve(h.mainLn) }()
-	attrs := []any{"addr", h.mainLn.Addr().String(), "db", cfg.dbForLogs(), "issuer", cfg.Issuer, "version", version()}
+	go func() {
+		if h.tls {
+			errc <- h.main.ServeTLS(h.mainLn, "", "")
+			return
+		}
+		errc <- h.main.Serve(h.mainLn)
+	}()
+	attrs := []any{"addr", h.mainLn.Addr().String(), "tls", h.tls, "db", cfg.dbForLogs(), "issuer", cfg.Issuer, "version", version()}
 	if h.metrics != nil {
 		go func() { errc <- h.metrics.Serve(h.metricsLn) }()
 		attrs = append(attrs, "metrics_addr", h.metricsLn.Addr().String())

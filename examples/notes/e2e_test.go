@@ -32,7 +32,7 @@ func TestEndToEnd(t *testing.T) {
 
 	// An explicit issuer: with --addr 127.0.0.1:0 latch's default would name port 0.
 	const issuer = "http://latch.test"
-	latch := start(t, latchBin, "latch listening", "serve", "--addr", "127.0.0.1:0", "--db", db, "--issuer", issuer)
+	latch := start(t, latchBin, "latch listening", "serve", "--addr", "127.0.0.1:0", "--db", db, "--issuer", issuer, "--no-rate-limits")
 	out, err := exec.Command(latchBin, "clients", "add", "notes", "--db", db).Output()
 	if err != nil {
 		t.Fatalf("latch clients add: %v", err)
@@ -90,7 +90,7 @@ func TestEndToEnd(t *testing.T) {
 	}
 
 	// latch comes back on the same address: guard resumes and is current again.
-	latch = start(t, latchBin, "latch listening", "serve", "--addr", strings.TrimPrefix(latch.url, "http://"), "--db", db, "--issuer", issuer)
+	latch = start(t, latchBin, "latch listening", "serve", "--addr", strings.TrimPrefix(latch.url, "http://"), "--db", db, "--issuer", issuer, "--no-rate-limits")
 	waitUntil(t, "notes recovers", 10*time.Second, func() bool { return get(t, notes.url+"/notes", live) == 200 })
 	post(t, latch.url+"/v1/logout", "", live)
 	waitUntil(t, "the token dies after the restart", 2*time.Second, func() bool { return get(t, notes.url+"/notes", live) == 401 })

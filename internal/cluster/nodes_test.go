@@ -97,6 +97,7 @@ func newInCluster(t testing.TB, n int, o clusterOptions) *inCluster {
 		logs := new(latchtest.SyncBuffer)
 		svc, err := latch.NewService(ctx, hs, secret, hasher, latch.Config{
 			Issuer: "http://latch.cluster", Audience: "http://latch.cluster", Policy: o.Policy, Now: o.Clock.Now,
+			Limits: latch.Limits{Off: true}, // revocation, not abuse limits, is under test
 			Logger: slog.New(slog.NewTextHandler(logs, &slog.HandlerOptions{Level: slog.LevelDebug})),
 		})
 		if err != nil {

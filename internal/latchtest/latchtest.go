@@ -6,6 +6,7 @@ package latchtest
 import (
 	"bytes"
 	"context"
+	"io"
 	"log/slog"
 	"path/filepath"
 	"sync"
@@ -72,6 +73,18 @@ type Options struct {
 	Secret *latch.Secret
 	Clock  *Clock
 	Cache  latch.CacheConfig
+	// Limits are the abuse limits; the zero value means latch's defaults,
+	// counted in the SQLite file (also when Wrap is set).
+	Limits latch.Limits
+	// Rand, if set, is the service's randomness (ids, token secrets, the
+	// signing key): a seeded reader makes every token the same in every
+	// process, as fuzz workers need. Not safe for concurrent use.
+	Rand io.Reader
+	// KeysReadOnly makes the service never mark keys retired (as admin
+	// commands are).
+	KeysReadOnly bool
+	// WrapLimits, if set, wraps the limit store the service uses.
+	WrapLimits func(latch.LimitStore) latch.LimitStore
 	// Follow runs the revocation follower (polling every 5ms) and waits
 	// until the session cache is trusted.
 	Follow bool
@@ -119,11 +132,16 @@ func New(t testing.TB, o Options) *Env {
 	}
 	logs := new(SyncBuffer)
 	var svcStore latch.Store = st
+	var limits latch.LimitStore = st
+	if o.WrapLimits != nil {
+		limits = o.WrapLimits(st)
+	}
 	if o.Wrap != nil {
 		svcStore = o.Wrap(st)
 	}
 	svc, err := latch.NewService(ctx, svcStore, o.Secret, o.Hasher, latch.Config{
 		Issuer: "http://latch.test", Audience: "http://latch.test", Policy: o.Policy,
+		Cache: o.Cache, Limits: o.Limits, LimitStore: limits, KeysReadOnly: o.KeysReadOnly, Rand: o.Rand,
 		Now:    o.Clock.Now,
 		Logger: slog.New(slog.NewTextHandler(logs, &slog.HandlerOptions{Level: slog.LevelDebug})),
 	})

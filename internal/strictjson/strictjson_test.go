@@ -1,9 +1,13 @@
 package strictjson
 
 import (
+	"bytes"
+	"encoding/json"
 	"errors"
+	"reflect"
 	"strings"
 	"testing"
+	"unicode/utf8"
 )
 
 func TestCheck(t *testing.T) {
@@ -19,6 +23,10 @@ func TestCheck(t *testing.T) {
 		{"duplicate top", `{"a":1,"a":2}`, 1, ErrDuplicateKey},
 		{"duplicate nested", `{"x":{"a":1,"a":2}}`, 2, ErrDuplicateKey},
 		{"duplicate via escape", `{"a":1,"\u0061":2}`, 1, ErrDuplicateKey},
+		{"duplicate by case", `{"sub":"a","SUB":"b"}`, 1, ErrDuplicateKey},
+		{"duplicate by Kelvin sign", `{"kid":"a","\u212Aid":"b"}`, 1, ErrDuplicateKey},
+		{"duplicate by long s", `{"iss":"a","i\u017Fs":"b"}`, 1, ErrDuplicateKey},
+		{"duplicate nested by case", `{"x":{"Email":1,"eMAIL":2}}`, 2, ErrDuplicateKey},
 		{"same key different objects", `{"x":{"a":1},"y":{"a":2}}`, 2, nil},
 		{"too deep object", `{"a":{"b":1}}`, 1, ErrTooDeep},
 		{"too deep array", `{"a":[[1]]}`, 2, ErrTooDeep},
@@ -55,3 +63,98 @@ func TestCheck(t *testing.T) {
 }
 
 var errAny = errors.New("any error")
+
+// Fold must agree with encoding/json, which is what it defends: a member
+// name folds like a field name exactly when json.Unmarshal would store the
+// member in that field.
+func TestFoldMatchesEncodingJSON(t *testing.T) {
+	pairs := [][2]string{
+		{"KID", "kid"}, {"\u212Aid", "kid"}, {"\u212AID", "kid"}, {"i\u017Fs", "iss"}, {"ISS", "iss"},
+		{"s\u0130d", "sid"}, {"sub ", "sub"}, {"alG", "alg"}, {"\u00dfub", "sub"}, {"", "a"}, {"SUB", "sub"},
+	}
+	for _, p := range pairs {
+		var name string
+		if err := json.Unmarshal([]byte(`"`+p[0]+`"`), &name); err != nil {
+			t.Fatal(err)
+		}
+		want := jsonMatches(name, p[1])
+		if got := Fold(name) == Fold(p[1]); got != want {
+			t.Errorf("Fold(%q) == Fold(%q) is %v; encoding/json matches: %v", name, p[1], got, want)
+		}
+		if got := foldEqual(name, p[1]); got != want {
+			t.Errorf("foldEqual(%q, %q) = %v; encoding/json matches: %v", name, p[1], got, want)
+		}
+	}
+}
+
+// jsonMatches reports whether encoding/json stores member name in a field
+// tagged field (an ASCII identifier).
+func jsonMatches(name, field string) bool {
+	typ := reflect.StructOf([]reflect.StructField{{Name: "F", Type: reflect.TypeFor[*int](), Tag: reflect.StructTag(`json:"` + field + `"`)}})
+	doc, _ := json.Marshal(map[string]int{name: 1})
+	v := reflect.New(typ)
+	if err := json.Unmarshal(doc, v.Interface()); err != nil {
+		return false
+	}
+	return !v.Elem().Field(0).IsNil()
+}
+
+func FuzzFold(f *testing.F) {
+	f.Add("\u212Aid", "kid")
+	f.Add("I\u017FS", "iss")
+	f.Add("s\u0130d", "sid")
+	f.Fuzz(func(t *testing.T, name, field string) {
+		if !utf8.ValidString(name) || field == "" || len(field) > 16 {
+			return
+		}
+		for _, c := range field {
+			if !('a' <= c && c <= 'z' || 'A' <= c && c <= 'Z') {
+				return
+			}
+		}
+		want := jsonMatches(name, field)
+		if got := Fold(name) == Fold(field); got != want {
+			t.Fatalf("Fold(%q) == Fold(%q) is %v; encoding/json matches: %v", name, field, got, want)
+		}
+		if got := foldEqual(name, field); got != want {
+			t.Fatalf("foldEqual(%q, %q) = %v; encoding/json matches: %v", name, field, got, want)
+		}
+	})
+}
+
+// FuzzMembers compares Members with encoding/json: whatever Members accepts
+// encoding/json decodes to the same members and values, and whatever
+// encoding/json decodes without case-folded duplicate keys, deep nesting or
+// text it would silently alter (invalid UTF-8, unpaired surrogates), Members
+// accepts.
+func FuzzMembers(f *testing.F) {
+	for _, s := range []string{`{"a":1}`, `{"a":{"b":[1,"x",{"c":null}]}}`, `{"a":1,"A":2}`, `{"\u212A":1,"k":2}`, `{}`, `[]`, `{"a":"\"}\\"}`, ` {"a" : [ ] } `, `{"a":1}{}`, "{\"a\":\"\xff\"}"} {
+		f.Add([]byte(s))
+	}
+	f.Fuzz(func(t *testing.T, data []byte) {
+		const depth = 3
+		got, err := Members(data, depth, nil)
+		var want map[string]json.RawMessage
+		jerr := json.Unmarshal(data, &want)
+		if err == nil {
+			if jerr != nil {
+				t.Fatalf("Members accepted %q, encoding/json: %v", data, jerr)
+			}
+			if len(got) != len(want) {
+				t.Fatalf("Members found %d members, encoding/json %d: %q", len(got), len(want), data)
+			}
+			for _, m := range got {
+				var a, b bytes.Buffer
+				json.Compact(&a, m.Value)
+				json.Compact(&b, want[m.Name])
+				if !bytes.Equal(a.Bytes(), b.Bytes()) {
+					t.Fatalf("member %q = %s, encoding/json %s", m.Name, m.Value, want[m.Name])
+				}
+			}
+			return
+		}
+		if jerr == nil && !errors.Is(err, ErrDuplicateKey) && !errors.Is(err, ErrTooDeep) && !errors.Is(err, ErrEncoding) {
+			t.Fatalf("Members refused %q (%v) for a reason other than duplicates, depth or encoding", data, err)
+		}
+	})
+}

@@ -45,6 +45,7 @@ func passwordForm() *formData {
 
 var passwordMessages = map[string]fieldMessage{
 	latch.CodeInvalidCredentials: {"current_password", "The current password is incorrect."},
+	latch.CodeRateLimited:        {"", tooMany},
 }
 
 // Account serves GET /account: the email, the change-password form, the
@@ -100,7 +101,7 @@ func (h *Handler) ChangePassword(w http.ResponseWriter, r *http.Request) error {
 		if !f.fail(err, passwordMessages) {
 			return err
 		}
-		return h.account(w, r, statusFor(err), f)
+		return h.account(w, r, statusFor(w, err), f)
 	}
 	redirect(w, r, "/account?notice=password-changed")
 	return nil

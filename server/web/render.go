@@ -101,6 +101,9 @@ func (h *Handler) errorPage(w http.ResponseWriter, r *http.Request, err error) {
 			status = http.StatusTooManyRequests
 		}
 		d = errorData{Heading: "Please try again shortly", Message: "latch is busy or cannot reach its database right now. Nothing was changed."}
+		if e.Kind == latch.KindRateLimited {
+			d.Message = "There were too many requests from your network. Wait a minute, then try again. Nothing was changed."
+		}
 		if e.RetryAfter > 0 {
 			w.Header().Set("Retry-After", strconv.Itoa(e.RetryAfter))
 		}

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"net/http"
+	"strconv"
 
 	"github.com/latchauth/latch"
 )
@@ -28,7 +29,12 @@ var credentialMessages = map[string]fieldMessage{
 	latch.CodeInvalidCredentials: {"", "Email or password is incorrect."},
 	latch.CodeAccountDisabled:    {"", "This account is disabled. Contact your administrator."},
 	latch.CodeEmailTaken:         {"email", "An account with this email already exists. Sign in instead."},
+	latch.CodeRateLimited:        {"", tooMany},
 }
+
+// tooMany is shown for rate_limited: the same words whether or not the
+// account exists.
+const tooMany = "Too many attempts. Wait a minute, then try again."
 
 func signupForm(email string) *formData {
 	f := &formData{ID: "signup", Action: "/signup", Submit: "Create account", Fields: []*field{
@@ -89,7 +95,7 @@ func (h *Handler) credentials(w http.ResponseWriter, r *http.Request, page, titl
 		if !f.fail(err, credentialMessages) {
 			return err
 		}
-		h.render(w, r, statusFor(err), page, view{Title: title, Data: f})
+		h.render(w, r, statusFor(w, err), page, view{Title: title, Data: f})
 		return nil
 	}
 	// A browser that signs in again gives up the session its old cookies
@@ -134,15 +140,19 @@ func (h *Handler) signedOut(w http.ResponseWriter, r *http.Request) {
 
 // statusFor is the status of a form sent back with an error: 422 for input
 // the service would not accept, 409 for a taken email, 403 for a disabled
-// account. A wrong password is 422 too: a 401 would need an HTTP
-// authentication challenge, which a form is not.
-func statusFor(err error) int {
+// account, 429 with Retry-After for too many attempts. A wrong password is
+// 422 too: a 401 would need an HTTP authentication challenge, which a form
+// is not.
+func statusFor(w http.ResponseWriter, err error) int {
 	if e, ok := errors.AsType[*latch.Error](err); ok {
 		switch e.Kind {
 		case latch.KindConflict:
 			return http.StatusConflict
 		case latch.KindForbidden:
 			return http.StatusForbidden
+		case latch.KindRateLimited:
+			w.Header().Set("Retry-After", strconv.Itoa(max(e.RetryAfter, 1)))
+			return http.StatusTooManyRequests
 		}
 	}
 	return http.StatusUnprocessableEntity
