@@ -90,7 +90,7 @@ func (s *Service) checkAccess(ctx context.Context, raw string, now time.Time) (*
 		return nil, nil, errInvalidToken(err)
 	}
 	if err != nil {
-		return nil, nil, unavailable(err)
+		return nil, nil, s.unavailable(err)
 	}
 	if string(sess.UserID) != c.Subject {
 		return nil, nil, errInvalidToken(errors.New("subject does not own the session"))

@@ -89,7 +89,7 @@ func (s *Service) AddClient(ctx context.Context, name string) (*Client, string, 
 		if errors.Is(err, ErrConflict) {
 			return nil, "", &Error{Kind: KindConflict, Code: CodeClientExists, Field: "name", Message: "a client with this name exists"}
 		}
-		return nil, "", unavailable(err)
+		return nil, "", s.unavailable(err)
 	}
 	s.audit(ctx, &AuditEvent{At: c.CreatedAt, Type: AuditClientAdded, Outcome: "ok", Detail: "client " + name})
 	return c, clientSecretPrefix + base64.RawURLEncoding.EncodeToString(raw), nil
@@ -103,7 +103,7 @@ func (s *Service) Clients(ctx context.Context) ([]*Client, error) {
 	}
 	list, err := cs.ListClients(ctx)
 	if err != nil {
-		return nil, unavailable(err)
+		return nil, s.unavailable(err)
 	}
 	return list, nil
 }
@@ -119,7 +119,7 @@ func (s *Service) RemoveClient(ctx context.Context, name string) error {
 		if errors.Is(err, ErrNotFound) {
 			return errorf(KindNotFound, CodeNotFound, "no client named %q", name)
 		}
-		return unavailable(err)
+		return s.unavailable(err)
 	}
 	s.audit(ctx, &AuditEvent{Type: AuditClientRemoved, Outcome: "ok", Detail: "client " + name})
 	return nil
@@ -153,7 +153,7 @@ func (s *Service) AuthenticateClient(ctx context.Context, name, secret string) (
 		dummyClientHash.Equal(presented)
 		return nil, fail("unknown client")
 	case err != nil:
-		return nil, unavailable(err)
+		return nil, s.unavailable(err)
 	}
 	if !c.SecretHash.Equal(presented) || !ok {
 		return nil, fail("wrong secret")

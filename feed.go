@@ -49,7 +49,7 @@ func (s *Service) StartFeed(ctx context.Context, lastEventID int64, resume bool)
 	if resume {
 		head, err := s.store.RevocationHead(ctx)
 		if err != nil {
-			return FeedStart{}, unavailable(err)
+			return FeedStart{}, s.unavailable(err)
 		}
 		if lastEventID <= head {
 			return FeedStart{After: lastEventID}, nil
@@ -61,7 +61,7 @@ func (s *Service) StartFeed(ctx context.Context, lastEventID int64, resume bool)
 	if idx, ok := s.store.(RevocationIndex); ok {
 		after, err := idx.RevocationReplayStart(ctx, since)
 		if err != nil {
-			return FeedStart{}, unavailable(err)
+			return FeedStart{}, s.unavailable(err)
 		}
 		return FeedStart{After: after, Since: since}, nil
 	}
@@ -70,7 +70,7 @@ func (s *Service) StartFeed(ctx context.Context, lastEventID int64, resume bool)
 	for {
 		revs, err := s.store.RevocationsAfter(ctx, after, 1000)
 		if err != nil {
-			return FeedStart{}, unavailable(err)
+			return FeedStart{}, s.unavailable(err)
 		}
 		for _, r := range revs {
 			if !r.At.Before(since) {
@@ -96,7 +96,7 @@ type FeedEvent struct {
 func (s *Service) FeedEvents(ctx context.Context, c *Client, after int64, limit int) ([]FeedEvent, error) {
 	revs, err := s.store.RevocationsAfter(ctx, after, limit)
 	if err != nil {
-		return nil, unavailable(err)
+		return nil, s.unavailable(err)
 	}
 	now := s.now()
 	signer := s.keys.Load().Signer()

@@ -57,7 +57,7 @@ func (s *Service) introspectRefresh(ctx context.Context, raw string, now time.Ti
 		return &Introspection{}, nil
 	}
 	if err != nil {
-		return nil, unavailable(err)
+		return nil, s.unavailable(err)
 	}
 	if s.Policy.check(sess, now) != nil {
 		return &Introspection{}, nil
@@ -143,14 +143,14 @@ func (s *Service) endTokenSession(ctx context.Context, raw string, reason Revoke
 		return nil
 	}
 	if err != nil {
-		return unavailable(err)
+		return s.unavailable(err)
 	}
 	if owner != "" && sess.UserID != owner {
 		return nil
 	}
 	r, err := s.store.RevokeSession(ctx, sid, reason, now)
 	if err != nil && !errors.Is(err, ErrNotFound) {
-		return unavailable(err)
+		return s.unavailable(err)
 	}
 	if r != nil {
 		s.revoked(*r)

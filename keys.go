@@ -177,7 +177,7 @@ type KeyStatus struct {
 func (s *Service) Keys(ctx context.Context) ([]KeyStatus, error) {
 	stored, err := s.store.SigningKeys(ctx)
 	if err != nil {
-		return nil, unavailable(err)
+		return nil, s.unavailable(err)
 	}
 	now := s.now()
 	var out []KeyStatus

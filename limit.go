@@ -96,6 +96,9 @@ type limiter struct {
 	store  LimitStore
 	key    []byte
 	logger func() *slog.Logger
+	// unavailable turns a store failure into the client's error (and
+	// counts it in the service's statistics).
+	unavailable func(error) *Error
 
 	mu      sync.Mutex
 	blocked map[LimitKey]time.Time
@@ -103,8 +106,8 @@ type limiter struct {
 
 const maxBlocked = 50_000
 
-func newLimiter(st LimitStore, key []byte, logger func() *slog.Logger) *limiter {
-	return &limiter{store: st, key: key, logger: logger, blocked: make(map[LimitKey]time.Time)}
+func newLimiter(st LimitStore, key []byte, logger func() *slog.Logger, unavailable func(error) *Error) *limiter {
+	return &limiter{store: st, key: key, logger: logger, unavailable: unavailable, blocked: make(map[LimitKey]time.Time)}
 }
 
 // keyOf names the counter of limit name for subject.
@@ -169,7 +172,7 @@ func (l *limiter) take(ctx context.Context, lim Limit, name, subject string, now
 	}
 	t, ok, err := l.store.ChargeLimit(ctx, k, now, lim.cost(), lim.window())
 	if err != nil {
-		return unavailable(err)
+		return l.unavailable(err)
 	}
 	if ok {
 		return nil
@@ -194,7 +197,7 @@ func (l *limiter) room(ctx context.Context, lim Limit, name, subject string, now
 	}
 	t, err := l.store.LimitTime(ctx, k)
 	if err != nil {
-		return false, 0, unavailable(err)
+		return false, 0, l.unavailable(err)
 	}
 	if t.Before(now) {
 		t = now

@@ -101,7 +101,7 @@ func (s *Service) Login(ctx context.Context, email, pw string, d Device) (*Grant
 	} else if !ok {
 		known, err := s.knownClient(ctx, u, d.IP, now)
 		if err != nil {
-			return nil, unavailable(err)
+			return nil, s.unavailable(err)
 		}
 		if !known {
 			return nil, rateLimited(retry)

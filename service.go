@@ -159,7 +159,7 @@ func NewService(ctx context.Context, st Store, secret *Secret, hasher PasswordHa
 			s.logger().Warn("the store keeps no limit counters: abuse limits are counted per process")
 			ls = newMemLimits()
 		}
-		s.lim, s.limits = cfg.Limits, newLimiter(ls, secret.derive("limit keys"), s.logger)
+		s.lim, s.limits = cfg.Limits, newLimiter(ls, secret.derive("limit keys"), s.logger, s.unavailable)
 	}
 	s.verifier = &token.Verifier{Issuer: cfg.Issuer, Audience: cfg.Audience, Leeway: ownLeeway, Keys: keyLookup{s}}
 	if err := checkSecret(ctx, st, secret); err != nil {

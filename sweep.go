@@ -65,7 +65,7 @@ func (s *Service) Sweep(ctx context.Context, r Retention) (SweepResult, error) {
 	}
 	res, err := sw.Sweep(ctx, c)
 	if err != nil {
-		return res, unavailable(err)
+		return res, s.unavailable(err)
 	}
 	return res, nil
 }
