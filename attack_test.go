@@ -23,7 +23,7 @@ func attackEnv(t *testing.T) (*latchtest.Env, *latchtest.CountingStore, *jwtatta
 	env := latchtest.New(t, latchtest.Options{Wrap: func(st latch.Store) latch.Store { counting.Store = st; return counting }})
 	g := signup(t, env, "target@example.com")
 	p := mustAuth(t, env, g.AccessToken)
-	return env, counting, &jwtattack.Gen{Key: env.Service.KeySet().Signer(), Claims: *p.Claims}, g
+	return env, counting, &jwtattack.Gen{Key: env.Service.KeySet().Signer(), Claims: p.Claims}, g
 }
 
 // TestAuthenticateRefusesAttacks runs every JWT attack through the real

@@ -26,29 +26,33 @@ const keyReloadEvery = time.Second
 // revocation follower vouches for the cache (cache.go, follower.go).
 func (s *Service) Authenticate(ctx context.Context, raw string) (*Principal, error) {
 	now := s.now()
+	// The principal is this call's one allocation; the claims live in it.
+	p := new(Principal)
 	var (
 		key    tokenKey
-		c      *token.Claims
 		cached bool
 	)
 	if s.tokens != nil && len(raw) <= token.MaxTokenBytes {
 		key = s.tokens.key(raw)
-		if e := s.tokens.get(key); e != nil {
-			if !now.Before(e.claims.ExpiresAt.Add(ownLeeway)) { // the verifier's rule
+		if e, ok := s.tokens.get(key); ok {
+			if !now.Before(time.Unix(e.exp, 0).Add(ownLeeway)) { // the verifier's rule
 				return nil, &Error{Kind: KindUnauthenticated, Code: CodeTokenExpired, Message: "the access token has expired", Err: token.ErrExpired}
 			}
-			c, cached = &e.claims, true
+			p.Claims, cached = e.claims(s.issuer, s.audience), true
 		}
 	}
-	if c == nil {
-		var err error
-		if c, err = s.verify(ctx, raw, now); err != nil {
+	if !cached {
+		c, err := s.verify(ctx, raw, now)
+		if err != nil {
 			return nil, err
 		}
+		p.Claims = *c
 	}
+	c := &p.Claims
 	sid := SessionID(c.SessionID)
+	p.UserID, p.SessionID = UserID(c.Subject), sid
 	if s.stateless {
-		return &Principal{UserID: UserID(c.Subject), SessionID: sid, Claims: c}, nil
+		return p, nil
 	}
 	sess, err := s.session(ctx, sid, c.Generation, now)
 	if errors.Is(err, ErrNotFound) {
@@ -68,12 +72,10 @@ func (s *Service) Authenticate(ctx context.Context, raw string) (*Principal, err
 	}
 	if s.tokens != nil && !cached {
 		// Only a token that passed every check enters the cache.
-		cc := *c
-		cc.Issuer, cc.Audience = s.issuer, s.audience // share, don't copy
-		s.tokens.put(key, &cachedClaims{claims: cc})
+		s.tokens.put(key, compactClaims(c))
 	}
 	s.touch(sid, sess.LastSeenAt, now)
-	return &Principal{UserID: sess.UserID, SessionID: sid, Claims: c}, nil
+	return p, nil
 }
 
 // checkAccess applies the per-request rule for introspection: always the
@@ -101,7 +103,7 @@ func (s *Service) checkAccess(ctx context.Context, raw string, now time.Time) (*
 	if e := s.Policy.checkGeneration(sess, c.Generation, now); e != nil {
 		return nil, nil, e
 	}
-	return &Principal{UserID: sess.UserID, SessionID: sid, Claims: c}, sess, nil
+	return &Principal{UserID: sess.UserID, SessionID: sid, Claims: *c}, sess, nil
 }
 
 // session returns the session's state: from the cache when it is trusted,
@@ -126,6 +128,7 @@ func (s *Service) session(ctx context.Context, sid SessionID, gen uint64, now ti
 	if err != nil {
 		return Session{}, err
 	}
+	sess.ID = sid // the claims' string: the token cache holds the same one
 	s.sessions.put(&cachedSession{sess: *sess, loadedAt: now}, epoch)
 	return *sess, nil
 }

@@ -44,21 +44,37 @@ type tokenCache struct {
 
 type tokenShard struct {
 	mu  sync.RWMutex
-	m   map[tokenKey]*cachedClaims
+	m   map[tokenKey]cachedClaims
 	cap int
 }
 
-// cachedClaims keeps what per-request checks need; the issuer and audience
-// are the service's own strings, shared.
+// cachedClaims is a verified token's claims, compact (times as Unix
+// seconds, stored inline in the map): a hundred thousand of them must fit
+// in little memory. The issuer and audience are the service's own.
 type cachedClaims struct {
-	claims token.Claims
+	sub      UserID
+	sid      SessionID
+	jti      string
+	gen      uint64
+	iat, exp int64
+}
+
+func compactClaims(c *token.Claims) cachedClaims {
+	return cachedClaims{sub: UserID(c.Subject), sid: SessionID(c.SessionID), jti: c.ID, gen: c.Generation,
+		iat: c.IssuedAt.Unix(), exp: c.ExpiresAt.Unix()}
+}
+
+// claims expands e with the service's issuer and audience.
+func (e *cachedClaims) claims(issuer, audience string) token.Claims {
+	return token.Claims{Issuer: issuer, Audience: audience, Subject: string(e.sub), SessionID: string(e.sid), ID: e.jti,
+		Generation: e.gen, IssuedAt: time.Unix(e.iat, 0), ExpiresAt: time.Unix(e.exp, 0)}
 }
 
 func newTokenCache(capacity int) *tokenCache {
 	c := &tokenCache{seeds: [2]maphash.Seed{maphash.MakeSeed(), maphash.MakeSeed()}}
 	per := max(capacity/cacheShards, 1)
 	for i := range c.shards {
-		c.shards[i] = tokenShard{m: make(map[tokenKey]*cachedClaims), cap: per}
+		c.shards[i] = tokenShard{m: make(map[tokenKey]cachedClaims), cap: per}
 	}
 	return c
 }
@@ -67,15 +83,15 @@ func (c *tokenCache) key(raw string) tokenKey {
 	return tokenKey{maphash.String(c.seeds[0], raw), maphash.String(c.seeds[1], raw)}
 }
 
-func (c *tokenCache) get(k tokenKey) *cachedClaims {
+func (c *tokenCache) get(k tokenKey) (cachedClaims, bool) {
 	sh := &c.shards[k[0]%cacheShards]
 	sh.mu.RLock()
-	v := sh.m[k]
+	v, ok := sh.m[k]
 	sh.mu.RUnlock()
-	return v
+	return v, ok
 }
 
-func (c *tokenCache) put(k tokenKey, v *cachedClaims) {
+func (c *tokenCache) put(k tokenKey, v cachedClaims) {
 	sh := &c.shards[k[0]%cacheShards]
 	sh.mu.Lock()
 	defer sh.mu.Unlock()
@@ -109,7 +125,7 @@ type sessionCache struct {
 
 type sessionShard struct {
 	mu sync.Mutex
-	m  map[SessionID]*cachedSession
+	m  map[SessionID]compactSession
 	// epoch counts invalidations in this shard. A reader records it before
 	// reading the store and inserts only if it has not moved, so a
 	// revocation that lands during the read is never overwritten by the
@@ -123,11 +139,51 @@ type cachedSession struct {
 	loadedAt time.Time
 }
 
+// compactSession is how a cachedSession is stored: only what the
+// per-request checks read (not the revoke reason, hashes or device), times
+// as Unix nanoseconds (0 for a zero time), inline in the map. The session
+// id is the map key.
+type compactSession struct {
+	user                                        UserID
+	expires, lastSeen, rotated, revoked, loaded int64
+	gen                                         uint64
+	reason                                      RevokeReason
+	disabled                                    bool
+}
+
+func nanos(t time.Time) int64 {
+	if t.IsZero() {
+		return 0
+	}
+	return t.UnixNano()
+}
+
+func fromNanos(n int64) time.Time {
+	if n == 0 {
+		return time.Time{}
+	}
+	return time.Unix(0, n)
+}
+
+func (e *cachedSession) compact() compactSession {
+	s := &e.sess
+	return compactSession{user: s.UserID, expires: nanos(s.ExpiresAt), lastSeen: nanos(s.LastSeenAt), rotated: nanos(s.RotatedAt),
+		revoked: nanos(s.RevokedAt), loaded: nanos(e.loadedAt), gen: s.Generation, disabled: s.UserDisabled}
+}
+
+func (c *compactSession) expand(id SessionID) cachedSession {
+	return cachedSession{loadedAt: fromNanos(c.loaded), sess: Session{
+		ID: id, UserID: c.user, ExpiresAt: fromNanos(c.expires), LastSeenAt: fromNanos(c.lastSeen),
+		RotatedAt: fromNanos(c.rotated), RevokedAt: fromNanos(c.revoked),
+		Generation: c.gen, UserDisabled: c.disabled,
+	}}
+}
+
 func newSessionCache(capacity int, ttl time.Duration) *sessionCache {
 	c := &sessionCache{seed: maphash.MakeSeed(), ttl: ttl}
 	per := max(capacity/cacheShards, 1)
 	for i := range c.shards {
-		c.shards[i] = sessionShard{m: make(map[SessionID]*cachedSession), cap: per}
+		c.shards[i] = sessionShard{m: make(map[SessionID]compactSession), cap: per}
 	}
 	return c
 }
@@ -142,11 +198,15 @@ func (c *sessionCache) get(id SessionID, now time.Time) (cachedSession, uint64, 
 	sh := c.shard(id)
 	sh.mu.Lock()
 	defer sh.mu.Unlock()
-	e := sh.m[id]
-	if e == nil || now.Sub(e.loadedAt) >= c.ttl || now.Before(e.loadedAt) {
+	ce, ok := sh.m[id]
+	if !ok {
 		return cachedSession{}, sh.epoch, false
 	}
-	return *e, sh.epoch, true
+	e := ce.expand(id)
+	if now.Sub(e.loadedAt) >= c.ttl || now.Before(e.loadedAt) {
+		return cachedSession{}, sh.epoch, false
+	}
+	return e, sh.epoch, true
 }
 
 // put stores e unless the shard was invalidated since epoch was read, or
@@ -159,8 +219,10 @@ func (c *sessionCache) put(e *cachedSession, epoch uint64) {
 		return
 	}
 	old, ok := sh.m[e.sess.ID]
-	if ok && newer(&old.sess, &e.sess) {
-		return
+	if ok {
+		if o := old.expand(e.sess.ID); newer(&o.sess, &e.sess) {
+			return
+		}
 	}
 	if !ok && len(sh.m) >= sh.cap {
 		for old := range sh.m {
@@ -168,7 +230,7 @@ func (c *sessionCache) put(e *cachedSession, epoch uint64) {
 			break
 		}
 	}
-	sh.m[e.sess.ID] = e
+	sh.m[e.sess.ID] = e.compact()
 }
 
 // update applies fn to a cached entry in place (rotation, last seen), if
@@ -177,11 +239,12 @@ func (c *sessionCache) update(id SessionID, fn func(*cachedSession)) {
 	sh := c.shard(id)
 	sh.mu.Lock()
 	defer sh.mu.Unlock()
-	if e := sh.m[id]; e != nil {
-		cp := *e
+	if ce, ok := sh.m[id]; ok {
+		e := ce.expand(id)
+		cp := e
 		fn(&cp)
 		if !newer(&e.sess, &cp.sess) {
-			sh.m[id] = &cp
+			sh.m[id] = cp.compact()
 		}
 	}
 }

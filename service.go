@@ -249,7 +249,7 @@ type Grant struct {
 type Principal struct {
 	UserID    UserID
 	SessionID SessionID
-	Claims    *token.Claims
+	Claims    token.Claims
 }
 
 type principalKey struct{}

@@ -29,7 +29,7 @@ func TestAttacksOverHTTP(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	gen := &jwtattack.Gen{Key: h.env.Service.KeySet().Signer(), Claims: *p.Claims}
+	gen := &jwtattack.Gen{Key: h.env.Service.KeySet().Signer(), Claims: p.Claims}
 	if r := h.do("GET", "/v1/me", "", bearer(gen.Valid())); r.status != 200 {
 		t.Fatalf("control token = %d %s", r.status, r.body)
 	}
@@ -164,5 +164,5 @@ func mustClaims(t *testing.T, env *latchtest.Env, at string) *token.Claims {
 	if err != nil {
 		t.Fatal(err)
 	}
-	return p.Claims
+	return &p.Claims
 }

@@ -87,7 +87,11 @@ func (s *Server) requireAuth(next http.Handler) http.Handler {
 			return
 		}
 		logPrincipal(r, p)
-		next.ServeHTTP(w, r.WithContext(latch.WithPrincipal(r.Context(), p)))
+		// The principal rides in the request's info record, which the
+		// context already carries: no second context and request copy on
+		// the hot path.
+		infoFrom(r.Context()).principal = p
+		next.ServeHTTP(w, r)
 	})
 }
 
@@ -105,6 +109,9 @@ func logGrant(r *http.Request, g *latch.Grant) {
 
 // principal returns the authenticated caller; requireAuth guarantees it.
 func principal(r *http.Request) *latch.Principal {
+	if p := infoFrom(r.Context()).principal; p != nil {
+		return p
+	}
 	p, _ := latch.PrincipalFrom(r.Context())
 	return p
 }

@@ -9,6 +9,8 @@ import (
 	"net/http"
 	"runtime/debug"
 	"time"
+
+	"github.com/latchauth/latch"
 )
 
 // Log attribute keys.
@@ -26,6 +28,8 @@ type requestInfo struct {
 	sessionID string
 	userID    string
 	client    string // the authenticated service client, if any
+
+	principal *latch.Principal // set by requireAuth; never logged as such
 }
 
 type infoKey struct{}

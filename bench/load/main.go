@@ -19,13 +19,16 @@ import (
 	"os/exec"
 	"path/filepath"
 	"runtime"
+	"strings"
 	"time"
 )
 
 func main() {
 	quick := flag.Bool("quick", false, "smaller, faster run (smoke test, not for the README)")
 	bin := flag.String("latch", "", "latch binary to measure (default: build ./cmd/latch)")
+	only := flag.String("only", "", "run only this step: request-path, login, refresh or memory")
 	flag.Parse()
+	onlyStep = *only
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Minute)
 	defer cancel()
 	if err := run(ctx, *bin, *quick); err != nil {
@@ -43,6 +46,9 @@ type scale struct {
 	bigUsed     int // distinct sessions used
 	logins      int // concurrent logins in the flood
 }
+
+// onlyStep, if set, names the one step to run.
+var onlyStep string
 
 func run(ctx context.Context, bin string, quick bool) error {
 	sc := scale{round: 3 * time.Second, rounds: 3, workers: 16, bigSessions: 1_000_000, bigUsed: 100_000, logins: 200}
@@ -75,6 +81,9 @@ func run(ctx context.Context, bin string, quick bool) error {
 		{"memory", measureMemory},
 	}
 	for _, s := range steps {
+		if onlyStep != "" && strings.ReplaceAll(s.name, " ", "-") != onlyStep {
+			continue
+		}
 		fmt.Fprintf(os.Stderr, "measuring %s…\n", s.name)
 		if err := s.fn(ctx, bin, filepath.Join(work, s.name), sc, r); err != nil {
 			return fmt.Errorf("%s: %w", s.name, err)

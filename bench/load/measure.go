@@ -45,6 +45,7 @@ func measureRequestPath(ctx context.Context, bin, dir string, sc scale, r *repor
 		flags []string
 	}{
 		{"session check, caches on (default)", nil},
+		{"same, request log off (--log-level warn)", []string{"--log-level", "warn"}},
 		{"session check, caches off (--no-cache)", []string{"--no-cache"}},
 		{"no session check (stateless; benchmark only)", []string{"--insecure-bench-stateless"}},
 	}

@@ -1,10 +1,8 @@
 package main
 
 import (
-	"bufio"
 	"context"
 	"fmt"
-	"io"
 	"net/http"
 	"os"
 	"os/exec"
@@ -31,32 +29,31 @@ func startServer(ctx context.Context, bin, dir string, extra ...string) (*server
 	args := append([]string{"serve", "--addr", "127.0.0.1:0", "--db", dir + "/latch.db", "--issuer", issuer}, extra...)
 	cmd := exec.CommandContext(ctx, bin, args...)
 	cmd.Env = append(os.Environ(), "GOMAXPROCS="+strconv.Itoa(2))
-	stderr, err := cmd.StderrPipe()
+	// The log goes to a file, as it would to journald: reading it through a
+	// pipe here would spend this process's CPU, which the server shares.
+	logPath := dir + "/server.log"
+	logFile, err := os.Create(logPath)
 	if err != nil {
 		return nil, err
 	}
+	defer logFile.Close()
+	cmd.Stdout, cmd.Stderr = logFile, logFile
 	if err := cmd.Start(); err != nil {
 		return nil, err
 	}
-	addr := make(chan string, 1)
-	go func() {
-		sc := bufio.NewScanner(stderr)
-		sent := false
-		for sc.Scan() {
-			if m := listenRE.FindStringSubmatch(sc.Text()); m != nil && !sent {
-				addr <- m[1]
-				sent = true
+	s := &server{cmd: cmd}
+	for deadline := time.Now().Add(30 * time.Second); s.base == ""; {
+		if data, _ := os.ReadFile(logPath); len(data) > 0 {
+			if m := listenRE.FindSubmatch(data); m != nil {
+				s.base = "http://" + string(m[1])
+				break
 			}
 		}
-		io.Copy(io.Discard, stderr)
-	}()
-	s := &server{cmd: cmd}
-	select {
-	case a := <-addr:
-		s.base = "http://" + a
-	case <-time.After(30 * time.Second):
-		s.stop()
-		return nil, fmt.Errorf("latch did not start")
+		if time.Now().After(deadline) {
+			s.stop()
+			return nil, fmt.Errorf("latch did not start")
+		}
+		time.Sleep(20 * time.Millisecond)
 	}
 	for range 100 {
 		resp, err := http.Get(s.base + "/readyz")
