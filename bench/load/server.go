@@ -3,10 +3,10 @@ package main
 import (
 	"context"
 	"fmt"
+	"net"
 	"net/http"
 	"os"
 	"os/exec"
-	"regexp"
 	"strconv"
 	"strings"
 	"time"
@@ -20,13 +20,16 @@ type server struct {
 	base string
 }
 
-var listenRE = regexp.MustCompile(`msg="latch listening" addr=(\S+)`)
-
 // startServer runs `latch serve` on a free loopback port and waits until
 // it answers /readyz.
 func startServer(ctx context.Context, bin, dir string, extra ...string) (*server, error) {
 	// The default log level (one line per request) is part of what is measured.
-	args := append([]string{"serve", "--addr", "127.0.0.1:0", "--db", dir + "/latch.db", "--issuer", issuer}, extra...)
+	// A free port chosen here: the server's log may be switched off.
+	addr, err := freePort()
+	if err != nil {
+		return nil, err
+	}
+	args := append([]string{"serve", "--addr", addr, "--db", dir + "/latch.db", "--issuer", issuer}, extra...)
 	cmd := exec.CommandContext(ctx, bin, args...)
 	cmd.Env = append(os.Environ(), "GOMAXPROCS="+strconv.Itoa(2))
 	// The log goes to a file, as it would to journald: reading it through a
@@ -41,21 +44,8 @@ func startServer(ctx context.Context, bin, dir string, extra ...string) (*server
 	if err := cmd.Start(); err != nil {
 		return nil, err
 	}
-	s := &server{cmd: cmd}
-	for deadline := time.Now().Add(30 * time.Second); s.base == ""; {
-		if data, _ := os.ReadFile(logPath); len(data) > 0 {
-			if m := listenRE.FindSubmatch(data); m != nil {
-				s.base = "http://" + string(m[1])
-				break
-			}
-		}
-		if time.Now().After(deadline) {
-			s.stop()
-			return nil, fmt.Errorf("latch did not start")
-		}
-		time.Sleep(20 * time.Millisecond)
-	}
-	for range 100 {
+	s := &server{cmd: cmd, base: "http://" + addr}
+	for range 600 {
 		resp, err := http.Get(s.base + "/readyz")
 		if err == nil {
 			resp.Body.Close()
@@ -66,7 +56,7 @@ func startServer(ctx context.Context, bin, dir string, extra ...string) (*server
 		time.Sleep(50 * time.Millisecond)
 	}
 	s.stop()
-	return nil, fmt.Errorf("latch never became ready")
+	return nil, fmt.Errorf("latch never became ready (log: %s)", logPath)
 }
 
 func (s *server) stop() {
@@ -96,4 +86,14 @@ func (s *server) memory() (rss, peak float64) {
 		}
 	}
 	return rss, peak
+}
+
+// freePort returns a loopback address with a port nobody listens on.
+func freePort() (string, error) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return "", err
+	}
+	defer ln.Close()
+	return ln.Addr().String(), nil
 }
