@@ -191,7 +191,7 @@ func newMinter(t testing.TB, c *cluster) *minter {
 	}
 	t.Cleanup(func() { st.Close() })
 	svc, err := latch.NewService(t.Context(), st, secret, password.New(password.Options{Params: latchtest.TestParams}),
-		latch.Config{Issuer: issuer, Audience: issuer, Cache: latch.CacheConfig{Disabled: true}})
+		latch.Config{Issuer: issuer, Audience: issuer, Cache: latch.CacheConfig{Disabled: true}, Limits: latch.Limits{Off: true}})
 	if err != nil {
 		t.Fatal(err)
 	}
