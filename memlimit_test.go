@@ -6,7 +6,7 @@ import (
 )
 
 // The in-process counters follow the same GCRA step as the stores
-// (sqlite.TestChargeLimitSemantics).
+// (storetest.testLimits).
 func TestMemLimitsSemantics(t *testing.T) {
 	st := newMemLimits()
 	now := time.UnixMilli(1_800_000_000_000)

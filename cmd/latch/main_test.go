@@ -1,7 +1,6 @@
 package main
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
@@ -14,25 +13,12 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/latchauth/latch/internal/latchtest"
 )
 
 // syncBuffer collects a command's output across goroutines.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
-}
+type syncBuffer = latchtest.SyncBuffer
 
 // noEnv is an empty environment: tests never see the developer's LATCH_*.
 func noEnv(string) string { return "" }
