@@ -22,7 +22,8 @@ type LimitStore interface {
 	//	if t <= now + window { stored = t; return t, true }
 	//	return stored, false
 	//
-	// Callers guarantee cost <= window.
+	// Callers guarantee cost <= window. A negative cost gives events back
+	// (a refund of one charged before an attempt that was no failure).
 	ChargeLimit(ctx context.Context, key LimitKey, now time.Time, cost, window time.Duration) (time.Time, bool, error)
 	// LimitTime returns the stored time of key, zero if there is none.
 	LimitTime(ctx context.Context, key LimitKey) (time.Time, error)
@@ -210,14 +211,20 @@ func (l *limiter) room(ctx context.Context, lim Limit, name, subject string, now
 	return false, until.Sub(now), nil
 }
 
-// fail charges a failure counter after a failed attempt. The attempt has
-// already been refused, so an exhausted counter is not an error here.
-func (l *limiter) fail(ctx context.Context, lim Limit, name, subject string, now time.Time) {
+// refund gives back one event charged by take, for an attempt that turned
+// out not to be a failure (the right password) or did not happen (the
+// hasher was busy). Failure counters are charged before the password is
+// checked, not after: otherwise every request arriving while the first
+// ones are still hashing would find the counter untouched, and a burst
+// would get past any limit.
+func (l *limiter) refund(ctx context.Context, lim Limit, name, subject string, now time.Time) {
 	if l == nil || !lim.on() {
 		return
 	}
-	if _, _, err := l.store.ChargeLimit(ctx, l.keyOf(name, subject), now, lim.cost(), lim.window()); err != nil {
-		l.logger().Warn("record failed attempt", "limit", name, "err", err)
+	k := l.keyOf(name, subject)
+	l.forget(k)
+	if _, _, err := l.store.ChargeLimit(ctx, k, now, -lim.cost(), lim.window()); err != nil {
+		l.logger().Warn("refund limit", "limit", name, "err", err)
 	}
 }
 

@@ -3,6 +3,7 @@ package latch_test
 import (
 	"context"
 	"fmt"
+	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -295,5 +296,61 @@ func TestPruneLimits(t *testing.T) {
 	env.Clock.Advance(time.Hour)
 	if n, err := env.Service.PruneLimits(t.Context()); err != nil || n == 0 || count() != 0 {
 		t.Fatalf("PruneLimits an hour later = %d, %v; %d left", n, err, count())
+	}
+}
+
+// A burst of concurrent guesses gets no more password checks than the same
+// guesses one after another: failure counters are charged before the hash,
+// not after it (the race a sequential test cannot see).
+func TestConcurrentGuessesChargedFirst(t *testing.T) {
+	h := &countingHasher{PasswordHasher: password.New(password.Options{Params: latchtest.TestParams, Slots: 2, MaxQueue: 1024})}
+	env := latchtest.New(t, latchtest.Options{Hasher: h})
+	signup(t, env, "burst@example.com")
+	before := h.verifies.Load()
+	var wg sync.WaitGroup
+	start := make(chan struct{})
+	var limited atomic.Int64
+	for i := range 25 {
+		wg.Go(func() {
+			<-start
+			_, err := env.Service.Login(t.Context(), "burst@example.com", fmt.Sprintf("wrong guess %d", i), dev("203.0.113.60"))
+			if codeOf(err) == latch.CodeRateLimited {
+				limited.Add(1)
+			}
+		})
+	}
+	close(start)
+	wg.Wait()
+	if n := h.verifies.Load() - before; n != 5 || limited.Load() != 20 {
+		t.Fatalf("25 concurrent guesses from one client: %d password checks, %d limited; want 5 and 20", n, limited.Load())
+	}
+
+	// Across many clients the account's budget (10 at once) holds too.
+	before = h.verifies.Load()
+	for c := range 6 {
+		for i := range 5 {
+			wg.Go(func() {
+				env.Service.Login(t.Context(), "burst@example.com", fmt.Sprintf("guess %d-%d", c, i), dev(fmt.Sprintf("198.51.100.%d", c+1)))
+			})
+		}
+	}
+	wg.Wait()
+	// The first burst already spent 5 of the account's 10.
+	if n := h.verifies.Load() - before; n > 5 {
+		t.Fatalf("30 concurrent guesses from 6 clients got %d password checks, want at most the 5 left in the account's budget", n)
+	}
+	// The owner, from a device that held a session, still signs in.
+	login(t, env, "burst@example.com", laptop)
+}
+
+// The right password gives the failure counters their event back: an owner
+// who signs in often does not use up the account's budget.
+func TestRightPasswordRefunds(t *testing.T) {
+	env := latchtest.New(t, latchtest.Options{})
+	signup(t, env, "often@example.com")
+	for i := range 30 {
+		if _, err := env.Service.Login(t.Context(), "often@example.com", testPassword, dev(fmt.Sprintf("192.0.2.%d", i+1))); err != nil {
+			t.Fatalf("sign-in %d = %v", i, err)
+		}
 	}
 }

@@ -76,16 +76,16 @@ func (s *Service) Login(ctx context.Context, email, pw string, d Device) (*Grant
 	if e := s.limits.take(ctx, s.lim.LoginPerIP, "login/ip", client, now); e != nil {
 		return nil, e
 	}
+	// Failure counters are charged before the password is checked and
+	// refunded if it was right (limit.go, refund): a burst of concurrent
+	// guesses cannot all pass the check while the first ones hash.
 	pair := key + "\x00" + client
-	if ok, retry, e := s.limits.room(ctx, s.lim.LoginFailuresPerClient, "login-failures/client", pair, now); e != nil {
+	if e := s.limits.take(ctx, s.lim.LoginFailuresPerClient, "login-failures/client", pair, now); e != nil {
 		return nil, e
-	} else if !ok {
-		return nil, rateLimited(retry)
 	}
+	refundClient := func() { s.limits.refund(ctx, s.lim.LoginFailuresPerClient, "login-failures/client", pair, now) }
 	failed := func(uid UserID, outcome string) {
 		s.counters.loginsFailed.Add(1)
-		s.limits.fail(ctx, s.lim.LoginFailuresPerClient, "login-failures/client", pair, now)
-		s.limits.fail(ctx, s.lim.LoginFailuresPerAccount, "login-failures/account", key, now)
 		s.audit(ctx, &AuditEvent{Type: AuditLoginFailed, UserID: uid, Email: display, IP: d.IP, UserAgent: d.UserAgent, Outcome: outcome})
 	}
 
@@ -94,21 +94,37 @@ func (s *Service) Login(ctx context.Context, email, pw string, d Device) (*Grant
 		u, err = nil, nil
 	}
 	if err != nil {
+		refundClient()
 		return nil, s.unavailable(err)
 	}
-	if ok, retry, e := s.limits.room(ctx, s.lim.LoginFailuresPerAccount, "login-failures/account", key, now); e != nil {
-		return nil, e
-	} else if !ok {
+	// Past the account's budget only clients that held a session of it
+	// recently may keep trying (uncharged: the budget is already spent).
+	accountCharged := true
+	if e := s.limits.take(ctx, s.lim.LoginFailuresPerAccount, "login-failures/account", key, now); e != nil {
+		if e.Kind != KindRateLimited {
+			refundClient()
+			return nil, e
+		}
 		known, err := s.knownClient(ctx, u, d.IP, now)
 		if err != nil {
+			refundClient()
 			return nil, s.unavailable(err)
 		}
 		if !known {
-			return nil, rateLimited(retry)
+			refundClient()
+			return nil, e
+		}
+		accountCharged = false
+	}
+	refundAll := func() {
+		refundClient()
+		if accountCharged {
+			s.limits.refund(ctx, s.lim.LoginFailuresPerAccount, "login-failures/account", key, now)
 		}
 	}
 	if u == nil {
 		if _, _, err := s.hasher.Verify(ctx, pw, s.dummyHash); err != nil {
+			refundAll()
 			return nil, hasherError(err)
 		}
 		failed("", CodeInvalidCredentials)
@@ -116,13 +132,20 @@ func (s *Service) Login(ctx context.Context, email, pw string, d Device) (*Grant
 	}
 	ok, rehash, err := s.hasher.Verify(ctx, pw, u.PasswordHash)
 	if err != nil {
+		refundAll()
 		return nil, hasherError(err)
 	}
 	if !ok {
 		failed(u.ID, CodeInvalidCredentials)
 		return nil, errInvalidCredentials()
 	}
+	// The right password: this attempt was no failure. The client's count
+	// is cleared; the account's gets its one event back (clearing it would
+	// let a guesser's budget restart whenever the owner signs in).
 	s.limits.reset(ctx, "login-failures/client", pair)
+	if accountCharged {
+		s.limits.refund(ctx, s.lim.LoginFailuresPerAccount, "login-failures/account", key, now)
+	}
 	// Only someone who knows the password learns the account is disabled.
 	if u.Disabled() {
 		failed(u.ID, CodeAccountDisabled)

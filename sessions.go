@@ -165,11 +165,6 @@ func (s *Service) ChangePassword(ctx context.Context, p *Principal, current, nex
 		return e
 	}
 	account := string(p.UserID)
-	if ok, retry, e := s.limits.room(ctx, s.lim.PasswordFailuresPerAccount, "password-failures/account", account, now); e != nil {
-		return e
-	} else if !ok {
-		return rateLimited(retry)
-	}
 	if current == "" {
 		return &Error{Kind: KindInvalid, Code: CodeValidationFailed, Field: "current_password", Message: "current_password is required"}
 	}
@@ -179,19 +174,28 @@ func (s *Service) ChangePassword(ctx context.Context, p *Principal, current, nex
 	if e := validatePassword("new_password", next); e != nil {
 		return e
 	}
+	// Charged before the check and refunded if the password was right, so
+	// a burst of concurrent guesses with a stolen token cannot all pass
+	// (limit.go, refund).
+	if e := s.limits.take(ctx, s.lim.PasswordFailuresPerAccount, "password-failures/account", account, now); e != nil {
+		return e
+	}
+	refund := func() { s.limits.refund(ctx, s.lim.PasswordFailuresPerAccount, "password-failures/account", account, now) }
 	u, err := s.store.UserByID(ctx, p.UserID)
 	if errors.Is(err, ErrNotFound) {
+		refund()
 		return errInvalidToken(err)
 	}
 	if err != nil {
+		refund()
 		return s.unavailable(err)
 	}
 	ok, _, err := s.hasher.Verify(ctx, current, u.PasswordHash)
 	if err != nil {
+		refund()
 		return hasherError(err)
 	}
 	if !ok {
-		s.limits.fail(ctx, s.lim.PasswordFailuresPerAccount, "password-failures/account", account, now)
 		s.audit(ctx, &AuditEvent{Type: AuditPasswordChange, UserID: u.ID, SessionID: p.SessionID, IP: d.IP, UserAgent: d.UserAgent, Outcome: CodeInvalidCredentials})
 		return errInvalidCredentials()
 	}

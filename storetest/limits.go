@@ -47,6 +47,21 @@ func testLimits(t *testing.T, st latch.Store) {
 	}
 	must(t, "ResetLimit", ls.ResetLimit(t.Context(), latch.LimitKey{3}))
 
+	// A negative cost refunds: charge to the edge, refund one, charge again.
+	rk := latch.LimitKey{5}
+	for range 3 {
+		ls.ChargeLimit(t.Context(), rk, now, 10*time.Second, 30*time.Second)
+	}
+	if _, ok, _ := ls.ChargeLimit(t.Context(), rk, now, 10*time.Second, 30*time.Second); ok {
+		t.Fatal("a full limit took a fourth event")
+	}
+	if got, ok, err := ls.ChargeLimit(t.Context(), rk, now, -10*time.Second, 30*time.Second); err != nil || !ok || !got.Equal(now.Add(20*time.Second)) {
+		t.Fatalf("refund = %v, %v, %v; want the time back at +20s", got.Sub(now), ok, err)
+	}
+	if _, ok, _ := ls.ChargeLimit(t.Context(), rk, now, 10*time.Second, 30*time.Second); !ok {
+		t.Fatal("after a refund the limit still refuses")
+	}
+
 	// 40 concurrent charges against a limit of 5: exactly 5 win.
 	var (
 		wg  sync.WaitGroup
