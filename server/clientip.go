@@ -14,7 +14,14 @@ const maxForwardedHops = 32
 
 // deviceOf describes the client for its session record and its limits.
 func (s *Server) deviceOf(r *http.Request) latch.Device {
-	return latch.Device{IP: clientAddr(r.RemoteAddr, r.Header.Values("X-Forwarded-For"), s.trusted), UserAgent: r.UserAgent()}
+	xff := r.Header.Values("X-Forwarded-For")
+	ip := clientAddr(r.RemoteAddr, xff, s.trusted)
+	if len(xff) > 0 && len(s.trusted) == 0 && s.xffWarned.CompareAndSwap(false, true) {
+		// Most likely a reverse proxy nobody told latch about: every client
+		// then shares the proxy's address, and its abuse limits.
+		s.logger.Warn("a request carries X-Forwarded-For but no --trusted-proxies are configured: clients are attributed to the TCP peer; behind a reverse proxy, set --trusted-proxies", "peer", ip)
+	}
+	return latch.Device{IP: ip, UserAgent: r.UserAgent()}
 }
 
 // clientAddr is the address latch attributes a request to. It is the TCP

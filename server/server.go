@@ -35,8 +35,9 @@ type Server struct {
 	inFlight atomic.Int64
 	draining atomic.Bool
 
-	trusted []netip.Prefix
-	cors    cors
+	trusted   []netip.Prefix
+	xffWarned atomic.Bool // logged once: X-Forwarded-For without trusted proxies
+	cors      cors
 }
 
 // RequestObserver is told about every request when it is done: its route
