@@ -172,3 +172,26 @@ func TestLoginDisabledUser(t *testing.T) {
 	}
 	login(t, env, "dis@example.com", laptop)
 }
+
+// One visible address is one account, however Unicode spells it.
+func TestEmailUnicodeSpellings(t *testing.T) {
+	env := latchtest.New(t, latchtest.Options{})
+	g := signup(t, env, "jos\u00e9@example.com") // precomposed é
+	for _, email := range []string{
+		"jose\u0301@example.com",     // e + combining acute
+		"JOSE\u0301@EXAMPLE.COM",     // and upper case
+		"jos\u00e9@\uff45xample.com", // fullwidth e in the domain
+	} {
+		if _, err := env.Service.Signup(t.Context(), email, testPassword, laptop); codeOf(err) != latch.CodeEmailTaken {
+			t.Errorf("Signup(%q) = %v, want email_taken", email, err)
+		}
+		lg := login(t, env, email, laptop)
+		if lg.User.ID != g.User.ID {
+			t.Errorf("Login(%q) reached user %s, want %s", email, lg.User.ID, g.User.ID)
+		}
+	}
+	// Different letters that look alike remain different addresses.
+	if _, err := env.Service.Signup(t.Context(), "jos\u00e9@ex\u0430mple.com", testPassword, laptop); err != nil {
+		t.Errorf("Cyrillic look-alike = %v, want a separate account", err)
+	}
+}

@@ -7,6 +7,8 @@ import (
 	"unicode"
 	"unicode/utf8"
 
+	"golang.org/x/text/unicode/norm"
+
 	pw "github.com/latchauth/latch/password"
 )
 
@@ -45,9 +47,17 @@ const (
 
 // NormalizeEmail returns the trimmed address and the key used to compare
 // addresses: emails are unique case-insensitively.
+//
+// Unicode has several spellings of one visible address: "é" precomposed or
+// as "e" plus a combining accent, fullwidth "ａ" for "a", the Kelvin sign
+// for "K". The display form is NFC (one canonical spelling); the key is
+// NFKC and lower case, so all of those are one account and one counter.
+// Different letters that merely look alike (Cyrillic "а" for Latin "a")
+// stay different addresses: only verifying the address could tell them
+// apart.
 func NormalizeEmail(email string) (display, key string) {
-	display = strings.TrimSpace(email)
-	return display, strings.ToLower(display)
+	display = norm.NFC.String(strings.TrimSpace(email))
+	return display, strings.ToLower(norm.NFKC.String(display))
 }
 
 // validateEmail checks an already-trimmed address: one bare addr-spec, no

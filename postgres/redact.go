@@ -7,7 +7,8 @@ import (
 
 // IsURL reports whether dsn names a PostgreSQL database rather than a file.
 func IsURL(dsn string) bool {
-	return strings.HasPrefix(dsn, "postgres://") || strings.HasPrefix(dsn, "postgresql://")
+	l := strings.ToLower(dsn)
+	return strings.HasPrefix(l, "postgres://") || strings.HasPrefix(l, "postgresql://")
 }
 
 // Redact returns the URL fit for logs and error messages: any password,

@@ -1,6 +1,7 @@
 package server
 
 import (
+	"errors"
 	"io"
 	"net/http"
 	"time"
@@ -199,7 +200,7 @@ func (s *Server) healthz(w http.ResponseWriter, r *http.Request) error {
 // store answers and the schema is current.
 func (s *Server) readyz(w http.ResponseWriter, r *http.Request) error {
 	if s.draining.Load() {
-		return &latch.Error{Kind: latch.KindUnavailable, Code: latch.CodeUnavailable, Message: "shutting down"}
+		return &latch.Error{Kind: latch.KindUnavailable, Code: latch.CodeUnavailable, Message: "shutting down", RetryAfter: 1, Err: errDraining}
 	}
 	if err := s.store.Ping(r.Context()); err != nil {
 		return &latch.Error{Kind: latch.KindUnavailable, Code: latch.CodeUnavailable, Message: "the database is unreachable", RetryAfter: 1, Err: err}
@@ -211,6 +212,10 @@ func (s *Server) readyz(w http.ResponseWriter, r *http.Request) error {
 	}
 	return encode(w, http.StatusOK, map[string]string{"status": "ready"})
 }
+
+// errDraining marks the expected not-ready answer of a node that is
+// shutting down (logged as information, not as a failure).
+var errDraining = errors.New("draining")
 
 // rejectBody refuses a body on endpoints that take none, so a client that
 // thinks it is sending parameters learns it is not.

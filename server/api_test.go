@@ -2,10 +2,12 @@ package server_test
 
 import (
 	"net/http"
+	"net/http/httptest"
 	"strings"
 	"testing"
 
 	"github.com/latchauth/latch/internal/latchtest"
+	"github.com/latchauth/latch/server"
 )
 
 // The README's walkthrough, over real HTTP: a copied token dies at logout.
@@ -126,4 +128,24 @@ func TestRefreshReuseOverHTTP(t *testing.T) {
 	wantProblem(t, h.do("GET", "/v1/me", "", bearer(r1.str(t, "access_token"))), 401, "session_revoked")
 	wantProblem(t, h.do("POST", "/v1/refresh", `{"refresh_token":"junk"}`), 401, "invalid_refresh_token")
 	wantProblem(t, h.do("POST", "/v1/refresh", `{}`), 422, "validation_failed")
+}
+
+// With an https public URL every response tells browsers to stay on https.
+func TestHSTS(t *testing.T) {
+	env := latchtest.New(t, latchtest.Options{})
+	for _, tc := range []struct {
+		url  string
+		want bool
+	}{{"https://auth.example.com", true}, {"http://127.0.0.1:8080", false}, {"", false}} {
+		srv := httptest.NewServer(server.New(env.Service, env.Store, server.Options{PublicURL: tc.url}))
+		resp, err := srv.Client().Get(srv.URL + "/healthz")
+		srv.Close()
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		if got := resp.Header.Get("Strict-Transport-Security") != ""; got != tc.want {
+			t.Errorf("public URL %q: HSTS present = %v, want %v", tc.url, got, tc.want)
+		}
+	}
 }

@@ -67,6 +67,8 @@ func (s *Server) writeError(w http.ResponseWriter, r *http.Request, err error) {
 			p.Status = http.StatusInternalServerError
 		}
 		switch {
+		case errors.Is(le.Err, errDraining):
+			s.logger.LogAttrs(r.Context(), slog.LevelInfo, "not ready: shutting down")
 		case le.Code == latch.CodeBusy || le.Code == latch.CodeRateLimited:
 			// Load shedding works as designed: worth a warning, not an error.
 			s.logger.LogAttrs(r.Context(), slog.LevelWarn, "request shed", slog.String("code", le.Code))

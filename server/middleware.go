@@ -118,9 +118,16 @@ func (s *Server) recoverPanics(next http.Handler) http.Handler {
 
 // securityHeaders applies to every response. Nothing latch serves from the
 // API may be cached by a shared cache or sniffed into another type.
-func securityHeaders(next http.Handler) http.Handler {
+//
+// With an https public URL, browsers are also told to use nothing but
+// https for it from now on (HSTS), so a network attacker cannot downgrade
+// a later visit and read the session cookies.
+func (s *Server) securityHeaders(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		h := w.Header()
+		if s.hsts {
+			h.Set("Strict-Transport-Security", "max-age=31536000")
+		}
 		h.Set("X-Content-Type-Options", "nosniff")
 		h.Set("Referrer-Policy", "no-referrer")
 		h.Set("X-Frame-Options", "DENY")

@@ -46,7 +46,7 @@ func (s *Server) routes() {
 		s.mux.Handle("GET /static/", p.Static())
 	}
 
-	s.handler = s.logRequests(s.recoverPanics(securityHeaders(s.cors.wrap(http.HandlerFunc(s.dispatch)))))
+	s.handler = s.logRequests(s.recoverPanics(s.securityHeaders(s.cors.wrap(http.HandlerFunc(s.dispatch)))))
 }
 
 // handle adapts a handler that returns an error; errors are written as

@@ -8,6 +8,7 @@ import (
 	"log/slog"
 	"net/http"
 	"net/netip"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -37,6 +38,7 @@ type Server struct {
 
 	trusted   []netip.Prefix
 	xffWarned atomic.Bool // logged once: X-Forwarded-For without trusted proxies
+	hsts      bool        // the public URL is https
 	cors      cors
 }
 
@@ -90,6 +92,7 @@ func New(svc *latch.Service, store pinger, o Options) *Server {
 	if s.logger == nil {
 		s.logger = slog.New(slog.DiscardHandler)
 	}
+	s.hsts = strings.HasPrefix(strings.ToLower(o.PublicURL), "https://")
 	if o.PublicURL != "" {
 		p, err := web.New(svc, web.Options{PublicURL: o.PublicURL, Logger: s.logger, Device: s.deviceOf, Authenticated: logPrincipal})
 		if err != nil {

@@ -144,6 +144,12 @@ func redactDB(v string) string {
 	if postgres.IsURL(v) {
 		return postgres.Redact(v)
 	}
+	// Not a URL latch understands, but it may still hold a credential (a
+	// mistyped scheme, a keyword string, a config line pasted into
+	// --db-file): show none of it.
+	if l := strings.ToLower(v); strings.Contains(l, "://") || strings.Contains(l, "@") || strings.Contains(l, "password") {
+		return "(redacted)"
+	}
 	return v
 }
 
@@ -218,6 +224,10 @@ func (c *Config) finish() error {
 		}
 	case strings.Contains(c.DB, "://"):
 		bad("db", "must be a file path or a postgres:// URL")
+	case strings.Contains(c.DB, "=") && (strings.Contains(c.DB, "password") || strings.Contains(c.DB, "host")):
+		// A keyword connection string ("host=… password=…") would otherwise
+		// become a SQLite file named after the password.
+		bad("db", "looks like a keyword connection string; give a postgres:// URL")
 	case c.SecretFile == "":
 		c.SecretFile = filepath.Join(filepath.Dir(c.DB), "latch.secret")
 	}
@@ -231,8 +241,10 @@ func (c *Config) finish() error {
 	if c.SessionMaxAge < c.AccessTTL {
 		bad("session-max-age", "must be at least the access token TTL")
 	}
-	if c.SessionIdle < 0 {
-		bad("session-idle-timeout", "must not be negative (0 disables it)")
+	if c.SessionIdle < 0 || (c.SessionIdle > 0 && c.SessionIdle < 2*time.Minute) {
+		// Last-seen is written at most once a minute: a shorter timeout
+		// would end sessions that are in use.
+		bad("session-idle-timeout", "must be 0 (off) or at least 2m")
 	}
 	if c.ShutdownTimeout <= 0 {
 		bad("shutdown-timeout", "must be positive")

@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"io"
 	"net/http"
 	"os"
@@ -316,5 +317,26 @@ func TestPostgresServeNeedsIssuer(t *testing.T) {
 	var ue *usageError
 	if !errors.As(err, &ue) || !strings.Contains(err.Error(), "--issuer") {
 		t.Fatalf("serve on PostgreSQL without --issuer = %v, want a usage error naming --issuer", err)
+	}
+}
+
+// Database settings that are not a usable URL never print their password,
+// and are refused.
+func TestDBSettingsNeverShowPasswords(t *testing.T) {
+	for _, db := range []string{
+		"POSTGRES://u:hunter2@h/x",
+		"db = postgres://u:hunter2@h/x",
+		"host=h password=hunter2 dbname=x",
+	} {
+		var out, errb syncBuffer
+		err := run(t.Context(), []string{"serve", "--print-config", "--db", db, "--secret-file", "/nonexistent/s", "--issuer", "http://127.0.0.1:1"}, noEnv, strings.NewReader(""), &out, &errb)
+		if strings.Contains(out.String()+errb.String()+fmt.Sprint(err), "hunter2") {
+			t.Errorf("--db %q: the password was printed:\n%s%s%v", db, out.String(), errb.String(), err)
+		}
+	}
+	for _, db := range []string{"db = postgres://u:hunter2@h/x", "host=h password=hunter2 dbname=x"} {
+		if _, err := loadConfig(&environ{getenv: noEnv, stdout: io.Discard, stderr: io.Discard}, "serve", "", []string{"--db", db}, nil); err == nil {
+			t.Errorf("--db %q accepted", db)
+		}
 	}
 }
