@@ -114,7 +114,11 @@ func (s *Server) logout(w http.ResponseWriter, r *http.Request) error {
 	if err := rejectBody(r); err != nil {
 		return err
 	}
-	scope := latch.LogoutScope(r.URL.Query().Get("scope"))
+	q := r.URL.Query()
+	if len(q["scope"]) > 1 {
+		return &httpError{status: http.StatusBadRequest, code: "invalid_request", field: "scope", message: "scope given more than once"}
+	}
+	scope := latch.LogoutScope(q.Get("scope"))
 	if err := s.latch.Logout(r.Context(), principal(r), scope, s.deviceOf(r)); err != nil {
 		return err
 	}

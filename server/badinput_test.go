@@ -73,6 +73,7 @@ func TestBadInput(t *testing.T) {
 		{"two auth headers", "GET", "/v1/me", "", []string{bearer(at), bearer(at)}, 401, "invalid_token", ""},
 		{"huge token", "GET", "/v1/me", "", []string{"Authorization: Bearer " + strings.Repeat("a", 9000)}, 401, "invalid_token", ""},
 		{"logout with body", "POST", "/v1/logout", `{"scope":"all"}`, []string{bearer(at)}, 400, "invalid_request", ""},
+		{"logout with two scopes", "POST", "/v1/logout?scope=current&scope=all", "", []string{bearer(at)}, 400, "invalid_request", "scope"},
 		{"logout with chunked body", "POST", "/v1/logout", "chunked:{\"scope\":\"all\"}", []string{bearer(at)}, 400, "invalid_request", ""},
 		{"unknown path", "GET", "/v1/nope", "", nil, 404, "not_found", ""},
 		{"unclean path", "GET", "//v1/me", "", []string{bearer(at)}, 404, "not_found", ""},

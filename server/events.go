@@ -24,6 +24,10 @@ const (
 	feedWriteTimeout  = 10 * time.Second
 	clientRecheck     = 10 * time.Second
 	defaultMaxStreams = 64
+	// maxStreamsPerClient keeps one client (or one leaked secret) from
+	// taking every slot and cutting the other services off the feed. A
+	// service needs one stream per process; a few for rolling restarts.
+	maxStreamsPerClient = 8
 )
 
 // events streams revocations as Server-Sent Events; docs/api.md describes
@@ -43,6 +47,10 @@ func (s *Server) events(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
+	if !s.takeClientStream(c.Name) {
+		return &latch.Error{Kind: latch.KindRateLimited, Code: latch.CodeRateLimited, Message: "this client has too many event streams open", RetryAfter: 5}
+	}
+	defer s.releaseClientStream(c.Name)
 	select {
 	case s.streams <- struct{}{}:
 		defer func() { <-s.streams }()
@@ -223,3 +231,25 @@ func isDigits(s string) bool {
 // handlers, and a stream's handler would otherwise never return. Receivers
 // reconnect, with Last-Event-ID, to another node or to this one restarted.
 func (s *Server) EndStreams() { s.stopOnce.Do(func() { close(s.stopping) }) }
+
+// takeClientStream counts a stream against its client's cap.
+func (s *Server) takeClientStream(name string) bool {
+	s.clientStreamsMu.Lock()
+	defer s.clientStreamsMu.Unlock()
+	if s.clientStreams == nil {
+		s.clientStreams = make(map[string]int)
+	}
+	if s.clientStreams[name] >= maxStreamsPerClient {
+		return false
+	}
+	s.clientStreams[name]++
+	return true
+}
+
+func (s *Server) releaseClientStream(name string) {
+	s.clientStreamsMu.Lock()
+	defer s.clientStreamsMu.Unlock()
+	if s.clientStreams[name]--; s.clientStreams[name] <= 0 {
+		delete(s.clientStreams, name)
+	}
+}

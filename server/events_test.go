@@ -234,3 +234,26 @@ func TestEventsLimitsAndShutdown(t *testing.T) {
 		t.Errorf("shutdown took %v", d)
 	}
 }
+
+// One client cannot take every stream: past its own cap it gets 429, and
+// another client still connects.
+func TestEventsPerClientCap(t *testing.T) {
+	h := newHarness(t, latchtest.Options{})
+	greedy, other := h.addClient("greedy"), h.addClient("other")
+	url := h.srv.URL + "/v1/events?heartbeat_ms=250"
+	for i := range 8 {
+		ch, resp := openStream(t, url, basic("greedy", greedy))
+		if resp.StatusCode != 200 {
+			t.Fatalf("stream %d = %d", i, resp.StatusCode)
+		}
+		next(t, ch)
+	}
+	if _, resp := openStream(t, url, basic("greedy", greedy)); resp.StatusCode != 429 || resp.Header.Get("Retry-After") == "" {
+		t.Fatalf("ninth stream of one client = %d, want 429 with Retry-After", resp.StatusCode)
+	}
+	ch, resp := openStream(t, url, basic("other", other))
+	if resp.StatusCode != 200 {
+		t.Fatalf("another client's stream = %d, want 200", resp.StatusCode)
+	}
+	next(t, ch)
+}

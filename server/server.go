@@ -27,9 +27,12 @@ type Server struct {
 	ready   func(ctx context.Context) error
 	pages   *web.Handler // nil: no browser pages
 
-	streams  chan struct{} // one slot per open event stream
-	stopping chan struct{} // closed by EndStreams
-	stopOnce sync.Once
+	streams chan struct{} // one slot per open event stream
+
+	clientStreamsMu sync.Mutex
+	clientStreams   map[string]int // open event streams per client
+	stopping        chan struct{}  // closed by EndStreams
+	stopOnce        sync.Once
 
 	observer RequestObserver // nil: none
 	metrics  http.Handler    // nil: no /metrics route

@@ -9,6 +9,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"net/url"
 	"runtime/debug"
 	"time"
 
@@ -113,6 +114,9 @@ func serve(ctx context.Context, env *environ, args []string) error {
 	}
 	if cfg.BenchStateless {
 		logger.Warn("INSECURE BENCHMARK MODE: sessions are not checked; revoked tokens stay valid until they expire")
+	}
+	if u, err := url.Parse(cfg.Issuer); err == nil && u.Scheme == "http" && !isLoopbackHost(u.Hostname()) {
+		logger.Warn("the issuer is plain http on a network address: passwords and tokens cross the network in clear text, and the browser pages are off; use an https issuer behind a TLS-terminating proxy, or --tls-cert", "issuer", cfg.Issuer)
 	}
 	if cfg.NoRateLimits {
 		logger.Warn("LOAD-TEST MODE: brute-force and abuse limits are off")
