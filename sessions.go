@@ -180,7 +180,9 @@ func (s *Service) ChangePassword(ctx context.Context, p *Principal, current, nex
 	if e := s.limits.take(ctx, s.lim.PasswordFailuresPerAccount, "password-failures/account", account, now); e != nil {
 		return e
 	}
-	refund := func() { s.limits.refund(ctx, s.lim.PasswordFailuresPerAccount, "password-failures/account", account, now) }
+	refund := func() {
+		s.limits.refund(ctx, s.lim.PasswordFailuresPerAccount, "password-failures/account", account, now)
+	}
 	u, err := s.store.UserByID(ctx, p.UserID)
 	if errors.Is(err, ErrNotFound) {
 		refund()
