@@ -41,9 +41,14 @@ type request func(w, i int) *http.Request
 
 // drive runs workers until d has passed or, if limit > 0, until limit
 // requests have been sent in total. A response counts as ok if want(status).
+//
+// No request is sent after d, but those in flight at d are finished, and
+// the elapsed time runs to the last answer: cancelling them would throw
+// away work the server has partly done (a login's hash, say) and bias
+// every rate against the server, since the raw baselines it is compared
+// with count each hash that was started.
 func drive(ctx context.Context, c *http.Client, workers int, d time.Duration, limit int64, mk request, want func(int) bool) *result {
-	ctx, cancel := context.WithTimeout(ctx, d)
-	defer cancel()
+	deadline := time.Now().Add(d)
 	var (
 		wg      sync.WaitGroup
 		mu      sync.Mutex
@@ -56,7 +61,7 @@ func drive(ctx context.Context, c *http.Client, workers int, d time.Duration, li
 			var lat []time.Duration
 			statuses := map[int]int64{}
 			var ok, failed int64
-			for i := 0; ctx.Err() == nil; i++ {
+			for i := 0; ctx.Err() == nil && time.Now().Before(deadline); i++ {
 				if limit > 0 && sent.Add(1) > limit {
 					break
 				}

@@ -69,7 +69,7 @@ func run(ctx context.Context, bin string, quick bool) error {
 			return fmt.Errorf("build: %w", err)
 		}
 	}
-	r := &report{}
+	r := &report{ran: map[string]bool{}}
 	start := time.Now()
 	steps := []struct {
 		name string
@@ -81,9 +81,11 @@ func run(ctx context.Context, bin string, quick bool) error {
 		{"memory", measureMemory},
 	}
 	for _, s := range steps {
-		if onlyStep != "" && strings.ReplaceAll(s.name, " ", "-") != onlyStep {
+		name := strings.ReplaceAll(s.name, " ", "-")
+		if onlyStep != "" && name != onlyStep {
 			continue
 		}
+		r.ran[name] = true
 		fmt.Fprintf(os.Stderr, "measuring %s…\n", s.name)
 		if err := s.fn(ctx, bin, filepath.Join(work, s.name), sc, r); err != nil {
 			return fmt.Errorf("%s: %w", s.name, err)
