@@ -99,7 +99,7 @@ func (s *Service) FeedEvents(ctx context.Context, c *Client, after int64, limit 
 		return nil, s.unavailable(err)
 	}
 	now := s.now()
-	signer := s.keys.Load().Signer()
+	signer := s.keys.Load().SignerAt(now)
 	out := make([]FeedEvent, 0, len(revs))
 	for _, r := range revs {
 		set, err := token.SignSessionRevoked(signer, &token.SessionRevoked{

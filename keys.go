@@ -62,8 +62,20 @@ func (s *Service) loadKeySet(ctx context.Context, now time.Time) (*token.KeySet,
 		}
 		return token.NewKeySet(k), nil
 	}
-	var keys []*token.Key
+	var keys, pending []*token.Key
 	for i, sk := range live {
+		if sk.CreatedAt.After(now) && i < len(live)-1 {
+			// Published ahead of use (RotateKey): verifies now, signs
+			// from its CreatedAt. The oldest live key signs even if it
+			// is dated ahead of this clock (another node's clock is
+			// ahead), or nothing would.
+			k, err := s.openKey(sk)
+			if err != nil {
+				return nil, err
+			}
+			pending = append(pending, k)
+			continue
+		}
 		if i > 0 && !now.Before(s.retiresAt(live[i-1].CreatedAt)) {
 			if !s.keysReadOnly {
 				if err := s.store.SetSigningKeyRetired(ctx, sk.ID, now); err != nil {
@@ -79,7 +91,7 @@ func (s *Service) loadKeySet(ctx context.Context, now time.Time) (*token.KeySet,
 		}
 		keys = append(keys, k)
 	}
-	return token.NewKeySet(keys[0], keys[1:]...), nil
+	return token.NewPendingKeySet(keys[0], pending, keys[1:]...), nil
 }
 
 func (s *Service) openKey(sk *StoredKey) (*token.Key, error) {
@@ -126,21 +138,32 @@ func (s *Service) createKey(ctx context.Context, now time.Time) (*token.Key, err
 	return k, nil
 }
 
-// RotateKey makes a new signing key current. Tokens signed by the previous
-// key stay valid until they expire.
-func (s *Service) RotateKey(ctx context.Context) (*token.Key, error) {
-	now := s.now()
-	// Keys are ordered by creation time: the new key must be strictly the
+// DefaultKeyPrepublish is how long `latch keys rotate` publishes a new key
+// before it signs: every node re-reads its keys within KeyPropagation, and
+// a verifier's copy of the JWKS is at most a minute old (it is served with
+// max-age=60), so by then every node and every such verifier has it.
+const DefaultKeyPrepublish = KeyPropagation + time.Minute
+
+// RotateKey adds a new signing key. It is published (JWKS) and verifies at
+// once, and signs from prepublish later on every node (its CreatedAt is
+// that instant); zero makes it sign at once, for a rotation that cannot
+// wait. Tokens signed by the previous key stay valid until they expire.
+func (s *Service) RotateKey(ctx context.Context, prepublish time.Duration) (*token.Key, error) {
+	if prepublish < 0 {
+		return nil, errors.New("rotate key: negative pre-publication")
+	}
+	at := s.now().Add(prepublish)
+	// Keys are ordered by CreatedAt: the new key must be strictly the
 	// newest even if this clock is behind the node that made the last one
 	// (or both fall in one millisecond), or the rotation would not take.
 	stored, err := s.store.SigningKeys(ctx)
 	if err != nil {
 		return nil, fmt.Errorf("load signing keys: %w", err)
 	}
-	if len(stored) > 0 && !now.After(stored[0].CreatedAt) {
-		now = stored[0].CreatedAt.Add(time.Millisecond)
+	if len(stored) > 0 && !at.After(stored[0].CreatedAt) {
+		at = stored[0].CreatedAt.Add(time.Millisecond)
 	}
-	k, err := s.createKey(ctx, now)
+	k, err := s.createKey(ctx, at)
 	if err != nil {
 		return nil, err
 	}
@@ -165,9 +188,10 @@ func (s *Service) ReloadKeys(ctx context.Context) error {
 type KeyStatus struct {
 	ID        string
 	Algorithm string
-	CreatedAt time.Time
-	// State is "signing" (the newest key), "verifying" (superseded; its
-	// tokens may still be live until RetiresAt) or "retired".
+	CreatedAt time.Time // when it signs from (a rotation dates it ahead)
+	// State is "pending" (published, signs from CreatedAt), "signing",
+	// "verifying" (superseded; its tokens may still be live until
+	// RetiresAt) or "retired".
 	State     string
 	RetiresAt time.Time // for "verifying"
 	RetiredAt time.Time // for "retired"
@@ -180,15 +204,24 @@ func (s *Service) Keys(ctx context.Context) ([]KeyStatus, error) {
 		return nil, s.unavailable(err)
 	}
 	now := s.now()
+	oldestLive := -1
+	for i, k := range stored {
+		if k.RetiredAt.IsZero() {
+			oldestLive = i
+		}
+	}
 	var out []KeyStatus
-	var successor time.Time // creation of the next newer live key
-	for _, k := range stored {
+	var successor time.Time // CreatedAt of the next newer live key
+	signer := false
+	for i, k := range stored {
 		ks := KeyStatus{ID: k.ID, Algorithm: k.Algorithm, CreatedAt: k.CreatedAt, RetiredAt: k.RetiredAt}
 		switch {
 		case !k.RetiredAt.IsZero():
 			ks.State = "retired"
-		case successor.IsZero():
-			ks.State = "signing"
+		case k.CreatedAt.After(now) && i != oldestLive: // as loadKeySet
+			ks.State = "pending"
+		case !signer:
+			ks.State, signer = "signing", true
 		case !now.Before(s.retiresAt(successor)):
 			ks.State, ks.RetiredAt = "retired", s.retiresAt(successor) // not yet marked by a server
 		default:

@@ -49,7 +49,7 @@ func TestKeyRotationLifecycle(t *testing.T) {
 	// The CLI: another service on the same file, which never retires keys.
 	cli := latchtest.New(t, latchtest.Options{DBPath: server.DBPath, Clock: clock, KeysReadOnly: true})
 	// Same instant as the first key: the rotation must still take.
-	k2key, err := cli.Service.RotateKey(t.Context())
+	k2key, err := cli.Service.RotateKey(t.Context(), 0)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -146,7 +146,7 @@ func TestUnknownKidReloadsFromStore(t *testing.T) {
 	a := latchtest.New(t, latchtest.Options{})
 	b := latchtest.New(t, latchtest.Options{DBPath: a.DBPath, Clock: a.Clock})
 	signup(t, a, "kid@example.com")
-	if _, err := b.Service.RotateKey(t.Context()); err != nil {
+	if _, err := b.Service.RotateKey(t.Context(), 0); err != nil {
 		t.Fatal(err)
 	}
 	g := login(t, b, "kid@example.com", laptop)
@@ -165,7 +165,8 @@ func TestMaintenancePicksUpRotation(t *testing.T) {
 	}()
 	defer func() { cancel(); <-done }()
 	cli := latchtest.New(t, latchtest.Options{DBPath: server.DBPath, Clock: server.Clock, KeysReadOnly: true})
-	k, err := cli.Service.RotateKey(t.Context())
+	server.Clock.Advance(time.Second)
+	k, err := cli.Service.RotateKey(t.Context(), 0)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -176,4 +177,135 @@ func TestMaintenancePicksUpRotation(t *testing.T) {
 		}
 		time.Sleep(5 * time.Millisecond)
 	}
+}
+
+// TestKeyPrepublication follows a rotation with the default pre-publication
+// across two nodes on one clock: the new key is in every node's JWKS at
+// once but signs nothing until its time; then both nodes sign with it at
+// that instant without re-reading their keys, each verifies the other's
+// tokens, and the old key's retirement counts from the activation, not
+// from the rotation.
+func TestKeyPrepublication(t *testing.T) {
+	a := latchtest.New(t, latchtest.Options{})
+	b := latchtest.New(t, latchtest.Options{DBPath: a.DBPath, Clock: a.Clock})
+	clock := a.Clock
+	g := signup(t, a, "pre@example.com")
+	k1 := kidOf(t, g.AccessToken)
+
+	cli := latchtest.New(t, latchtest.Options{DBPath: a.DBPath, Clock: clock, KeysReadOnly: true})
+	k2key, err := cli.Service.RotateKey(t.Context(), latch.DefaultKeyPrepublish)
+	if err != nil {
+		t.Fatal(err)
+	}
+	k2, activates := k2key.ID, k2key.CreatedAt
+	if want := clock.Now().Add(latch.DefaultKeyPrepublish); !activates.Equal(want) {
+		t.Fatalf("the new key signs from %v, want %v", activates, want)
+	}
+	assertKeys(t, cli.Service, "pending", "signing")
+
+	// Both nodes reload (their periodic reload) well before the activation.
+	clock.Advance(30 * time.Second)
+	for _, n := range []*latchtest.Env{a, b} {
+		if err := n.Service.ReloadKeys(t.Context()); err != nil {
+			t.Fatal(err)
+		}
+		if got := jwksIDs(n.Service); len(got) != 2 || got[0] != k1 || got[1] != k2 {
+			t.Fatalf("JWKS while pending = %v, want [%s %s]", got, k1, k2)
+		}
+	}
+	sets := []*token.KeySet{a.Service.KeySet(), b.Service.KeySet()}
+
+	// A millisecond before its time the new key signs nothing.
+	clock.Set(activates.Add(-time.Millisecond))
+	if kid := kidOf(t, login(t, a, "pre@example.com", laptop).AccessToken); kid != k1 {
+		t.Fatalf("signed with %s before the activation, want %s", kid, k1)
+	}
+	// At its time both nodes sign with it, and each accepts the other's
+	// tokens, all without a reload.
+	clock.Set(activates)
+	ga, gb := login(t, a, "pre@example.com", laptop), login(t, b, "pre@example.com", phone)
+	for _, g := range []*latch.Grant{ga, gb} {
+		if kid := kidOf(t, g.AccessToken); kid != k2 {
+			t.Fatalf("signed with %s at the activation, want %s", kid, k2)
+		}
+	}
+	mustAuth(t, a, gb.AccessToken)
+	mustAuth(t, b, ga.AccessToken)
+	mustAuth(t, b, g.AccessToken) // the old key still verifies
+	if a.Service.KeySet() != sets[0] || b.Service.KeySet() != sets[1] {
+		t.Fatal("a node re-read its keys to switch: the pending key should have sufficed")
+	}
+	assertKeys(t, cli.Service, "signing", "verifying")
+
+	// k1 retires KeyPropagation + TTL + leeway after k2 began to sign.
+	retire := activates.Add(latch.KeyPropagation + latch.DefaultPolicy().AccessTTL + token.MaxLeeway)
+	clock.Set(retire.Add(-time.Millisecond))
+	if err := a.Service.ReloadKeys(t.Context()); err != nil || retiredAt(t, a, k1) {
+		t.Fatalf("retired before its last token can have expired (%v)", err)
+	}
+	clock.Set(retire)
+	if err := a.Service.ReloadKeys(t.Context()); err != nil || !retiredAt(t, a, k1) {
+		t.Fatalf("not retired at %v (%v)", retire, err)
+	}
+	if got := jwksIDs(a.Service); len(got) != 1 || got[0] != k2 {
+		t.Fatalf("JWKS after retirement = %v, want [%s]", got, k2)
+	}
+}
+
+// A rotation made while another key is still pending signs after it (keys
+// sign in the order they were added), and one that cannot wait
+// (--activate-in 0) signs at once.
+func TestKeyRotateOrder(t *testing.T) {
+	a := latchtest.New(t, latchtest.Options{})
+	g := signup(t, a, "order@example.com")
+	k1 := kidOf(t, g.AccessToken)
+	k2, err := a.Service.RotateKey(t.Context(), time.Minute)
+	if err != nil {
+		t.Fatal(err)
+	}
+	k3, err := a.Service.RotateKey(t.Context(), 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !k3.CreatedAt.After(k2.CreatedAt) {
+		t.Fatalf("the later rotation signs from %v, before the pending key's %v", k3.CreatedAt, k2.CreatedAt)
+	}
+	assertKeys(t, a.Service, "pending", "pending", "signing")
+	if kid := kidOf(t, login(t, a, "order@example.com", laptop).AccessToken); kid != k1 {
+		t.Fatalf("signed with %s, want %s until the first pending key's time", kid, k1)
+	}
+	a.Clock.Set(k3.CreatedAt)
+	if kid := kidOf(t, login(t, a, "order@example.com", laptop).AccessToken); kid != k3.ID {
+		t.Fatalf("signed with %s, want %s", kid, k3.ID)
+	}
+	if _, err := a.Service.RotateKey(t.Context(), -time.Second); err == nil {
+		t.Fatal("a negative pre-publication was accepted")
+	}
+
+	// Immediate rotation with nothing pending: signs at once.
+	b := latchtest.New(t, latchtest.Options{})
+	signup(t, b, "now@example.com")
+	b.Clock.Advance(time.Second)
+	k, err := b.Service.RotateKey(t.Context(), 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if kid := kidOf(t, login(t, b, "now@example.com", laptop).AccessToken); kid != k.ID {
+		t.Fatalf("an immediate rotation signs with %s, want %s", kid, k.ID)
+	}
+}
+
+// A node whose clock is behind the one that created the database sees the
+// only key dated in its future: it must still sign with it, not with
+// nothing.
+func TestOnlyKeyAheadOfClockStillSigns(t *testing.T) {
+	a := latchtest.New(t, latchtest.Options{})
+	behind := latchtest.NewClock()
+	behind.Set(a.Clock.Now().Add(-2 * time.Second))
+	b := latchtest.New(t, latchtest.Options{DBPath: a.DBPath, Clock: behind})
+	g := signup(t, b, "skew@example.com")
+	if kid, want := kidOf(t, g.AccessToken), a.Service.KeySet().Signer().ID; kid != want {
+		t.Fatalf("signed with %s, want %s", kid, want)
+	}
+	assertKeys(t, b.Service, "signing")
 }

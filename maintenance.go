@@ -27,16 +27,19 @@ func (s *Service) RunMaintenance(ctx context.Context, cfg MaintenanceConfig) {
 	defer keys.Stop()
 	limits := time.NewTicker(prune)
 	defer limits.Stop()
+	signer := s.keys.Load().SignerAt(s.now()).ID
 	for {
 		select {
 		case <-ctx.Done():
 			return
 		case <-keys.C:
-			before := s.keys.Load().Signer().ID
 			if err := s.ReloadKeys(ctx); err != nil {
 				s.logger().Warn("reload signing keys", "err", err)
-			} else if now := s.keys.Load().Signer().ID; now != before {
-				s.logger().Info("signing with a new key", "kid", now, "previous", before)
+			}
+			// A pending key starts signing on its own, between reloads.
+			if cur := s.keys.Load().SignerAt(s.now()).ID; cur != signer {
+				s.logger().Info("signing with a new key", "kid", cur, "previous", signer)
+				signer = cur
 			}
 		case <-limits.C:
 			if n, err := s.PruneLimits(ctx); err != nil {

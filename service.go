@@ -271,7 +271,7 @@ func (s *Service) mint(uid UserID, sid SessionID, gen uint64, now time.Time) (st
 	if err != nil {
 		return "", err
 	}
-	return token.Sign(s.keys.Load().Signer(), &token.Claims{
+	return token.Sign(s.keys.Load().SignerAt(now), &token.Claims{
 		Issuer: s.issuer, Audience: s.audience, Subject: string(uid), SessionID: string(sid), ID: jti,
 		Generation: gen, IssuedAt: now, ExpiresAt: now.Add(s.Policy.AccessTTL),
 	})

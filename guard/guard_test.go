@@ -224,7 +224,7 @@ func mustSecret(t *testing.T) *latch.Secret {
 func TestGuardFollowsKeyRotation(t *testing.T) {
 	r := newRig(t, guard.Config{}, true)
 	r.signup("rot@example.com")
-	if _, err := r.env.Service.RotateKey(t.Context()); err != nil {
+	if _, err := r.env.Service.RotateKey(t.Context(), 0); err != nil {
 		t.Fatal(err)
 	}
 	g := r.login("rot@example.com")

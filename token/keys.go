@@ -7,6 +7,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"slices"
 	"time"
 )
 
@@ -45,16 +46,33 @@ func Thumbprint(pub ed25519.PublicKey) string {
 // KeySet is an immutable set of verification keys plus the key that signs
 // new tokens. Replace it as a whole to rotate.
 type KeySet struct {
-	signer *Key
-	public map[string]ed25519.PublicKey
-	order  []string
+	signer  *Key
+	pending []*Key // published ahead of use, by CreatedAt ascending
+	public  map[string]ed25519.PublicKey
+	order   []string
 }
 
 // NewKeySet returns a set that signs with signer and verifies with signer and
 // every key in others (previous keys whose tokens have not expired yet).
 func NewKeySet(signer *Key, others ...*Key) *KeySet {
+	return NewPendingKeySet(signer, nil, others...)
+}
+
+// NewPendingKeySet is NewKeySet with keys published ahead of their use:
+// each pending key verifies at once and signs from its CreatedAt on (see
+// SignerAt), so verifiers that cache the key set hold it before the first
+// token it signs, and every node switches at the same instant without
+// re-reading its keys.
+func NewPendingKeySet(signer *Key, pending []*Key, others ...*Key) *KeySet {
 	ks := &KeySet{signer: signer, public: make(map[string]ed25519.PublicKey)}
-	for _, k := range append([]*Key{signer}, others...) {
+	for _, k := range pending {
+		if k != nil {
+			ks.pending = append(ks.pending, k)
+		}
+	}
+	slices.SortFunc(ks.pending, func(a, b *Key) int { return a.CreatedAt.Compare(b.CreatedAt) })
+	all := append([]*Key{signer}, ks.pending...)
+	for _, k := range append(all, others...) {
 		if k == nil {
 			continue
 		}
@@ -73,8 +91,22 @@ func (ks *KeySet) PublicKey(kid string) (ed25519.PublicKey, bool) {
 	return k, ok
 }
 
-// Signer returns the current signing key (nil for a verify-only set).
+// Signer returns the signing key the set was made with (nil for a
+// verify-only set), ignoring pending keys; SignerAt is what signs.
 func (ks *KeySet) Signer() *Key { return ks.signer }
+
+// SignerAt returns the key that signs at t: the newest pending key whose
+// CreatedAt has come, else the signer.
+func (ks *KeySet) SignerAt(t time.Time) *Key {
+	k := ks.signer
+	for _, p := range ks.pending {
+		if p.CreatedAt.After(t) {
+			break
+		}
+		k = p
+	}
+	return k
+}
 
 // JWK is the public JSON Web Key form of an Ed25519 key (RFC 8037).
 type JWK struct {
@@ -91,7 +123,8 @@ type JWKS struct {
 	Keys []JWK `json:"keys"`
 }
 
-// JWKS returns the public keys, signing key first.
+// JWKS returns the public keys: the signer, then pending keys, then older
+// keys that still verify.
 func (ks *KeySet) JWKS() JWKS {
 	set := JWKS{Keys: make([]JWK, 0, len(ks.order))}
 	for _, kid := range ks.order {

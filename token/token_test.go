@@ -116,3 +116,49 @@ func TestExpiredBadSignatureClassification(t *testing.T) {
 		t.Fatalf("Verify(expired, bad sig) = %v, want ErrSignature", err)
 	}
 }
+
+// A key set with pending keys signs with each from its CreatedAt on, and
+// publishes and verifies all of them from the start.
+func TestSignerAt(t *testing.T) {
+	mk := func(b byte, at time.Time) *token.Key {
+		k, err := token.NewKey(ed25519.NewKeyFromSeed([]byte(strings.Repeat(string(rune('a'+b)), ed25519.SeedSize))), at)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return k
+	}
+	old, cur := mk(0, now.Add(-time.Hour)), mk(1, now)
+	p1, p2 := mk(2, now.Add(time.Minute)), mk(3, now.Add(2*time.Minute))
+	// Pending keys given out of order.
+	ks := token.NewPendingKeySet(cur, []*token.Key{p2, p1}, old)
+	for _, tt := range []struct {
+		at   time.Time
+		want *token.Key
+	}{
+		{now, cur},
+		{now.Add(time.Minute - time.Nanosecond), cur},
+		{now.Add(time.Minute), p1},
+		{now.Add(2*time.Minute - time.Nanosecond), p1},
+		{now.Add(2 * time.Minute), p2},
+		{now.Add(time.Hour), p2},
+	} {
+		if got := ks.SignerAt(tt.at); got != tt.want {
+			t.Errorf("SignerAt(now+%v) = %s, want %s", tt.at.Sub(now), got.ID, tt.want.ID)
+		}
+	}
+	if ks.Signer() != cur {
+		t.Error("Signer is not the key the set was made with")
+	}
+	var ids []string
+	for _, k := range ks.JWKS().Keys {
+		ids = append(ids, k.KeyID)
+	}
+	if want := []string{cur.ID, p1.ID, p2.ID, old.ID}; strings.Join(ids, " ") != strings.Join(want, " ") {
+		t.Errorf("JWKS = %v, want %v", ids, want)
+	}
+	for _, k := range []*token.Key{old, cur, p1, p2} {
+		if _, ok := ks.PublicKey(k.ID); !ok {
+			t.Errorf("key %s does not verify", k.ID)
+		}
+	}
+}

@@ -231,33 +231,56 @@ func sessionsCmd(ctx context.Context, env *environ, args []string) error {
 
 const keysUsage = `Usage: latch keys <list|rotate>
 
-  list     list signing keys with their status and dates (the newest signs; older
-           ones verify until their tokens expire, then retire)
-  rotate   make a new signing key current
+  list     list signing keys with their status and dates (a pending key is published
+           and signs from its date; superseded ones verify until their tokens
+           expire, then retire)
+  rotate   add a new signing key: published at once, signing 6 minutes later
+`
+
+const keysRotateUsage = `Usage: latch keys rotate [--activate-in DURATION]
+
+Adds a new signing key. It is published in the JWKS and verifies at once, and
+every server signs with it from --activate-in later: by then every node has
+re-read its keys (within 5 minutes) and every verifier that honours the JWKS's
+max-age (60s) has it, so no valid token meets an unknown key. Use
+--activate-in 0 when the current key must stop signing at once (suspected
+compromise); tokens it signed stay valid until they expire.
+
+Flags:
 `
 
 func keysCmd(ctx context.Context, env *environ, args []string) error {
+	activateIn := latch.DefaultKeyPrepublish
 	return dispatch(ctx, env, "keys", args, map[string]subcommand{
-		"list": {usage: "Usage: latch keys list\n\nLists every signing key, newest first: the one that signs, superseded ones\nthat still verify until their tokens have expired, and retired ones.\n\nFlags:\n",
+		"list": {usage: "Usage: latch keys list\n\nLists every signing key, newest first: pending ones (published, signing from\ntheir date), the one that signs, superseded ones that still verify until their\ntokens have expired, and retired ones.\n\nFlags:\n",
 			run: func(ctx context.Context, a *app, env *environ) error {
 				ks, err := a.svc.Keys(ctx)
 				if err != nil {
 					return err
 				}
-				table(env.stdout, "KID\tALG\tSTATUS\tCREATED\tRETIRES\tRETIRED", func(tw io.Writer) {
+				table(env.stdout, "KID\tALG\tSTATUS\tSIGNS FROM\tRETIRES\tRETIRED", func(tw io.Writer) {
 					for _, k := range ks {
 						fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\n", k.ID, k.Algorithm, k.State, ts(k.CreatedAt), ts(k.RetiresAt), ts(k.RetiredAt))
 					}
 				})
 				return nil
 			}},
-		"rotate": {usage: "Usage: latch keys rotate\n\nFlags:\n",
+		"rotate": {usage: keysRotateUsage,
+			flags: func(fs *flag.FlagSet) {
+				fs.DurationVar(&activateIn, "activate-in", activateIn, "publish the key now and sign with it from this `duration` later (0: at once)")
+			},
+			check: func() error {
+				if activateIn < 0 {
+					return usagef("--activate-in must not be negative")
+				}
+				return nil
+			},
 			run: func(ctx context.Context, a *app, env *environ) error {
-				k, err := a.svc.RotateKey(ctx)
+				k, err := a.svc.RotateKey(ctx, activateIn)
 				if err != nil {
 					return err
 				}
-				fmt.Fprintf(env.stdout, "new signing key %s; running servers sign with it within their --key-reload-interval (default 30s)\n", k.ID)
+				fmt.Fprintf(env.stdout, "new signing key %s; published now, signing from %s on every server\n", k.ID, ts(k.CreatedAt))
 				return nil
 			}},
 	}, keysUsage)

@@ -10,6 +10,7 @@ import (
 	"encoding/base64"
 	"encoding/json"
 	"encoding/pem"
+	"fmt"
 	"io"
 	"math/big"
 	"net"
@@ -154,9 +155,10 @@ func TestSlowClientsCutOff(t *testing.T) {
 	}
 }
 
-// `latch keys rotate` from the CLI reaches a running server by itself: it
-// signs with the new key within its reload interval, still accepts tokens
-// of the old one, and `latch keys list` shows both with their dates.
+// `latch keys rotate` from the CLI reaches a running server by itself: the
+// server publishes the new key within its reload interval but signs with
+// it only from its activation, still accepts tokens of the old one, and
+// `latch keys list` shows both with their dates.
 func TestKeysRotateReachesRunningServer(t *testing.T) {
 	dir := t.TempDir()
 	base, _, _ := startServe(t, dir, "--key-reload-interval", "1s")
@@ -165,26 +167,51 @@ func TestKeysRotateReachesRunningServer(t *testing.T) {
 		t.Fatalf("signup = %d %v", code, m)
 	}
 	old := m["access_token"].(string)
-	out, err := cli(t, dir, "", "keys", "rotate")
-	if err != nil || !strings.Contains(out, "new signing key") {
+	if _, err := cli(t, dir, "", "keys", "rotate", "--activate-in", "-1s"); exitCode(err) != 2 || !strings.Contains(err.Error(), "--activate-in") {
+		t.Fatalf("keys rotate --activate-in -1s: exit %d, %v", exitCode(err), err)
+	}
+	const activateIn = 4 * time.Second
+	rotated := time.Now()
+	out, err := cli(t, dir, "", "keys", "rotate", "--activate-in", activateIn.String())
+	if err != nil || !strings.Contains(out, "new signing key") || !strings.Contains(out, "signing from") {
 		t.Fatalf("keys rotate: %v %s", err, out)
 	}
 	newKid := strings.Fields(strings.TrimPrefix(out, "new signing key "))[0]
 	newKid = strings.TrimSuffix(newKid, ";")
-	deadline := time.Now().Add(10 * time.Second)
-	for {
+	if out, err := cli(t, dir, "", "keys", "list"); err != nil || !strings.Contains(out, "pending") || !strings.Contains(out, "SIGNS FROM") {
+		t.Fatalf("keys list right after the rotation: %v\n%s", err, out)
+	}
+	kidOfLogin := func() string {
 		code, m := call(t, "POST", base+"/v1/login", `{"email":"rot@example.com","password":"correct horse battery"}`, "")
 		if code != 200 {
 			t.Fatalf("login = %d %v", code, m)
 		}
 		hdr, _ := base64.RawURLEncoding.DecodeString(strings.Split(m["access_token"].(string), ".")[0])
-		if strings.Contains(string(hdr), newKid) {
+		return string(hdr)
+	}
+	// Published within the reload interval, before it signs anything.
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		_, jwks := call(t, "GET", base+"/.well-known/jwks.json", "", "")
+		if strings.Contains(fmt.Sprint(jwks), newKid) {
 			break
 		}
+		if time.Now().After(deadline) {
+			t.Fatal("the running server never published the new key")
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+	if hdr := kidOfLogin(); strings.Contains(hdr, newKid) && time.Since(rotated) < activateIn {
+		t.Fatal("the server signed with the new key before its activation")
+	}
+	for !strings.Contains(kidOfLogin(), newKid) {
 		if time.Now().After(deadline) {
 			t.Fatal("the running server never signed with the rotated key")
 		}
 		time.Sleep(100 * time.Millisecond)
+	}
+	if time.Since(rotated) < activateIn-time.Second {
+		t.Fatalf("signed with the new key %v after the rotation, before its activation", time.Since(rotated))
 	}
 	if code, _ := call(t, "GET", base+"/v1/me", "", old); code != 200 {
 		t.Fatalf("a token of the previous key = %d, want 200 until it expires", code)
