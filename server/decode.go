@@ -10,6 +10,7 @@ import (
 	"reflect"
 	"strings"
 	"sync"
+	"unicode/utf8"
 
 	"github.com/latchauth/latch/internal/strictjson"
 )
@@ -30,6 +31,9 @@ func decode[T any](w http.ResponseWriter, r *http.Request) (*T, error) {
 	}
 	if err != nil || mt != "application/json" {
 		return nil, &httpError{status: http.StatusUnsupportedMediaType, code: "unsupported_media_type", message: "the request body must be application/json"}
+	}
+	if encoded(r) {
+		return nil, errContentEncoding
 	}
 	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, maxBodyBytes))
 	if err != nil {
@@ -58,7 +62,7 @@ func decode[T any](w http.ResponseWriter, r *http.Request) (*T, error) {
 	for name := range members {
 		// Exact names only: encoding/json would also match "EMAIL" to "email".
 		if _, ok := known[name]; !ok {
-			return nil, &httpError{status: http.StatusBadRequest, code: "invalid_request", field: name, message: "unknown field " + quote(name)}
+			return nil, &httpError{status: http.StatusBadRequest, code: "invalid_request", field: clip(name), message: "unknown field " + quote(name)}
 		}
 	}
 	v := new(T)
@@ -73,11 +77,39 @@ func decode[T any](w http.ResponseWriter, r *http.Request) (*T, error) {
 	return v, nil
 }
 
-func quote(s string) string {
-	if len(s) > 64 {
-		s = s[:64] + "…"
+// errContentEncoding refuses a compressed (or otherwise encoded) body:
+// latch reads request bodies as sent, and a client that compresses them
+// should learn why they are not understood.
+var errContentEncoding = &httpError{status: http.StatusUnsupportedMediaType, code: "unsupported_media_type", message: "Content-Encoding is not supported; send the body uncompressed"}
+
+// encoded reports whether the request body has a content coding other
+// than identity.
+func encoded(r *http.Request) bool {
+	for _, v := range r.Header.Values("Content-Encoding") {
+		for c := range strings.SplitSeq(v, ",") {
+			if c = strings.TrimSpace(c); c != "" && !strings.EqualFold(c, "identity") {
+				return true
+			}
+		}
 	}
-	b, _ := json.Marshal(s)
+	return false
+}
+
+// clip shortens a client-chosen name echoed back in an error to 64 bytes,
+// at a character boundary: a response never grows with a hostile input.
+func clip(s string) string {
+	if len(s) <= 64 {
+		return s
+	}
+	n := 64
+	for n > 0 && !utf8.RuneStart(s[n]) {
+		n--
+	}
+	return s[:n] + "…"
+}
+
+func quote(s string) string {
+	b, _ := json.Marshal(clip(s))
 	return string(b)
 }
 

@@ -68,6 +68,9 @@ func parseForm(w http.ResponseWriter, r *http.Request) (url.Values, error) {
 	if err != nil || mt != "application/x-www-form-urlencoded" {
 		return nil, invalidRequest("the request body must be application/x-www-form-urlencoded")
 	}
+	if encoded(r) {
+		return nil, invalidRequest("Content-Encoding is not supported; send the body uncompressed")
+	}
 	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, maxBodyBytes))
 	if err != nil {
 		return nil, invalidRequest("the request body could not be read or is over 64 KiB")

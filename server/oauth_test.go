@@ -109,6 +109,7 @@ func TestOAuthEndpointErrors(t *testing.T) {
 			{"repeated token", formType, "token=a&token=b", []string{auth}, 400, "invalid_request"},
 			{"secret in body", formType, "token=a&client_id=notes&client_secret=" + secret, []string{auth}, 400, "invalid_request"},
 			{"bad escape", formType, "token=%zz", []string{auth}, 400, "invalid_request"},
+			{"compressed body", formType, "token=x", []string{auth, "Content-Encoding: gzip"}, 400, "invalid_request"},
 			{"body over 64 KiB", formType, "token=" + strings.Repeat("a", 70<<10), []string{auth}, 400, "invalid_request"},
 		}
 		for _, tt := range tests {

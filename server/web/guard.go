@@ -72,15 +72,22 @@ const maxFormBytes = 16 << 10
 var errBadForm = errors.New("web: unreadable form")
 
 // form reads an application/x-www-form-urlencoded body, size-limited. URL
-// query parameters are ignored: a password never travels in a URL.
+// query parameters are ignored: a password never travels in a URL. A
+// field given twice is refused, as the JSON API refuses a duplicate
+// member: which copy counts must never be a guess.
 func form(w http.ResponseWriter, r *http.Request) (url.Values, error) {
 	mt, _, err := mime.ParseMediaType(r.Header.Get("Content-Type"))
-	if err != nil || mt != "application/x-www-form-urlencoded" {
+	if err != nil || mt != "application/x-www-form-urlencoded" || r.Header.Get("Content-Encoding") != "" {
 		return nil, errBadForm
 	}
 	r.Body = http.MaxBytesReader(w, r.Body, maxFormBytes)
 	if err := r.ParseForm(); err != nil {
 		return nil, errBadForm
+	}
+	for _, vals := range r.PostForm {
+		if len(vals) > 1 {
+			return nil, errBadForm
+		}
 	}
 	return r.PostForm, nil
 }

@@ -196,8 +196,9 @@ func between(s, start, end string) string {
 	return v
 }
 
-// TestBadForms: a post that is not an HTML form (wrong media type, or too
-// large) is a 400 page on every form, and nothing happens.
+// TestBadForms: a post that is not an HTML form (wrong media type, too
+// large, compressed, a field given twice) is a 400 page on every form, and
+// nothing happens.
 func TestBadForms(t *testing.T) {
 	e := newEnv(t, false)
 	e.signupUser("ann@example.com")
@@ -205,16 +206,24 @@ func TestBadForms(t *testing.T) {
 	b.mustLogin("ann@example.com")
 	big := form("current_password", strings.Repeat("x", 20<<10), "new_password", newPassword)
 	for _, path := range []string{"/signup", "/login", "/account/password"} {
+		dup := form("email", "ann@example.com", "password", testPassword, "current_password", testPassword, "new_password", newPassword)
+		dup["email"] = append(dup["email"], "bob@example.com")
+		dup["new_password"] = append(dup["new_password"], "another new password")
 		for name, tc := range map[string]struct {
-			vals url.Values
-			ct   string
+			vals       url.Values
+			ct, coding string
 		}{
-			"json":      {form("email", "ann@example.com", "password", testPassword), "application/json"},
-			"multipart": {form("email", "ann@example.com", "password", testPassword), "multipart/form-data; boundary=x"},
-			"none":      {form("email", "ann@example.com", "password", testPassword), ""},
-			"too large": {big, "application/x-www-form-urlencoded"},
+			"json":            {form("email", "ann@example.com", "password", testPassword), "application/json", ""},
+			"multipart":       {form("email", "ann@example.com", "password", testPassword), "multipart/form-data; boundary=x", ""},
+			"none":            {form("email", "ann@example.com", "password", testPassword), "", ""},
+			"too large":       {big, "application/x-www-form-urlencoded", ""},
+			"compressed":      {form("email", "ann@example.com", "password", testPassword), "application/x-www-form-urlencoded", "gzip"},
+			"duplicate field": {dup, "application/x-www-form-urlencoded", ""},
 		} {
 			h := http.Header{"Origin": {e.url}, "Sec-Fetch-Site": {"same-origin"}, "Content-Type": {tc.ct}}
+			if tc.coding != "" {
+				h.Set("Content-Encoding", tc.coding)
+			}
 			p := b.postWith(path, tc.vals, h)
 			if p.status != http.StatusBadRequest || !strings.Contains(p.body, "The form could not be read.") {
 				t.Errorf("POST %s (%s) = %d, want 400", path, name, p.status)
