@@ -1,6 +1,7 @@
 package latch_test
 
 import (
+	"fmt"
 	"strings"
 	"testing"
 
@@ -45,6 +46,19 @@ func TestSignupValidation(t *testing.T) {
 		{"common password, other case", "common2@example.com", "PassWord1", latch.CodeValidationFailed, "password"},
 		{"common digits", "common3@example.com", "12345678", latch.CodeValidationFailed, "password"},
 		{"common keyboard walk", "common4@example.com", "QWERTYUIOP", latch.CodeValidationFailed, "password"},
+		{"ok spaces inside", "spaces@example.com", "a b c d e f g h", "", ""},
+		{"ok emoji with joiners", "emoji@example.com", "👨\u200d👩\u200d👧 at home 🏠🌳", "", ""},
+		{"eight spaces", "sp8@example.com", "        ", latch.CodeValidationFailed, "password"},
+		{"seven shown, many spaces", "sp7@example.com", "  a b c d e f g  ", latch.CodeValidationFailed, "password"},
+		{"eight zero-width spaces", "zw@example.com", strings.Repeat("\u200b", 8), latch.CodeValidationFailed, "password"},
+		{"zero-width padding", "zw2@example.com", "abcdefg\u200b\u200b\u200b", latch.CodeValidationFailed, "password"},
+		{"eight NULs", "nul@example.com", strings.Repeat("\x00", 8), latch.CodeValidationFailed, "password"},
+		{"NUL inside", "nul2@example.com", "good pass\x00word", latch.CodeValidationFailed, "password"},
+		{"newline inside", "nl@example.com", "good pass\nword", latch.CodeValidationFailed, "password"},
+		{"tab inside", "tab@example.com", "good\tpassword", latch.CodeValidationFailed, "password"},
+		{"escape sequence", "esc@example.com", "\x1b[2Jgood password", latch.CodeValidationFailed, "password"},
+		{"C1 control", "c1@example.com", "good password\u0085", latch.CodeValidationFailed, "password"},
+		{"common after normalising", "common5@example.com", "ｐａｓｓｗｏｒｄ１", latch.CodeValidationFailed, "password"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -193,5 +207,37 @@ func TestEmailUnicodeSpellings(t *testing.T) {
 	// Different letters that look alike remain different addresses.
 	if _, err := env.Service.Signup(t.Context(), "jos\u00e9@ex\u0430mple.com", testPassword, laptop); err != nil {
 		t.Errorf("Cyrillic look-alike = %v, want a separate account", err)
+	}
+}
+
+// A password is one password however its characters are encoded: the
+// keyboard, browser or phone that types it decides between precomposed and
+// combining accents, or fullwidth and ASCII digits, not the user. Sign-up,
+// login and password change all see through the encoding; a different
+// password still fails.
+func TestPasswordEncodingsAreOnePassword(t *testing.T) {
+	env := latchtest.New(t, latchtest.Options{})
+	tests := []struct{ name, signup, login string }{
+		{"combining accent", "caf\u00e9 au lait, s'il vous pla\u00eet", "cafe\u0301 au lait, s'il vous plai\u0302t"},
+		{"precomposed accent", "cafe\u0301 au lait noir", "caf\u00e9 au lait noir"},
+		{"fullwidth digits", "tokyo \uff12\uff10\uff12\uff16 winter", "tokyo 2026 winter"},
+		{"hangul jamo", "\u1112\u1161\u11ab\u1100\u1173\u11af password", "\ud55c\uae00 password"},
+	}
+	for i, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			email := fmt.Sprintf("enc%d@example.com", i)
+			if _, err := env.Service.Signup(t.Context(), email, tt.signup, laptop); err != nil {
+				t.Fatal(err)
+			}
+			if _, err := env.Service.Login(t.Context(), email, tt.login, laptop); err != nil {
+				t.Fatalf("login with another encoding of the password: %v", err)
+			}
+			if _, err := env.Service.Login(t.Context(), email, tt.login+"x", laptop); codeOf(err) != latch.CodeInvalidCredentials {
+				t.Fatalf("a different password = %v, want invalid_credentials", err)
+			}
+		})
+	}
+	if got := password.Normalize("caf\u00e9"); got != password.Normalize("cafe\u0301") {
+		t.Errorf("Normalize disagrees with itself: %q", got)
 	}
 }

@@ -199,7 +199,9 @@ func (s *Service) ChangePassword(ctx context.Context, p *Principal, current, nex
 	}
 	if !ok {
 		s.audit(ctx, &AuditEvent{Type: AuditPasswordChange, UserID: u.ID, SessionID: p.SessionID, IP: d.IP, UserAgent: d.UserAgent, Outcome: CodeInvalidCredentials})
-		return errInvalidCredentials()
+		// The caller is signed in: naming the field reveals nothing, and
+		// the code (not invalid_token) tells a client its session is fine.
+		return &Error{Kind: KindUnauthenticated, Code: CodeInvalidCredentials, Field: "current_password", Message: "the current password is incorrect"}
 	}
 	hash, err := s.hasher.Hash(ctx, next)
 	if err != nil {

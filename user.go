@@ -105,6 +105,13 @@ func plainChars(s string) bool {
 // validatePassword applies the length policy to a new password and refuses
 // the most common passwords. field names
 // the request member it came from ("password" or "new_password").
+//
+// Length is counted on the normalised form (what is hashed), in characters
+// that show: spaces are allowed anywhere but do not count, nor do
+// invisible formatting characters (a zero-width space), so eight spaces
+// are not a password. Control characters (NUL, escape, newline) are
+// refused: no keyboard types them into a password field, so they mean a
+// client bug, and the user could not type the password again elsewhere.
 func validatePassword(field, password string) *Error {
 	bad := func(msg string) *Error {
 		return &Error{Kind: KindInvalid, Code: CodeValidationFailed, Field: field, Message: msg}
@@ -114,11 +121,28 @@ func validatePassword(field, password string) *Error {
 		return bad("password must be at most 1024 bytes")
 	case !utf8.ValidString(password):
 		return bad("password must be valid UTF-8")
-	case utf8.RuneCountInString(password) < MinPasswordChars:
-		return bad("password must be at least 8 characters")
+	case strings.ContainsFunc(password, unicode.IsControl):
+		return bad("password must not contain control characters")
+	}
+	password = pw.Normalize(password)
+	switch {
+	case visibleChars(password) < MinPasswordChars:
+		return bad("password must be at least 8 characters, not counting spaces")
 	case pw.IsCommon(password):
 		// Said without the password, and the same for every listed one.
 		return bad("password is one of the most commonly used passwords; choose another")
 	}
 	return nil
+}
+
+// visibleChars counts the characters of s that are neither white space nor
+// invisible formatting characters.
+func visibleChars(s string) int {
+	n := 0
+	for _, r := range s {
+		if !unicode.IsSpace(r) && !unicode.Is(unicode.Cf, r) {
+			n++
+		}
+	}
+	return n
 }

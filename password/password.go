@@ -18,7 +18,16 @@ import (
 	"time"
 
 	"golang.org/x/crypto/argon2"
+	"golang.org/x/text/unicode/norm"
 )
+
+// Normalize returns the form of a password that is hashed and compared:
+// Unicode NFKC, as NIST SP 800-63B asks of verifiers that accept Unicode.
+// One visible password has several encodings ("é" precomposed, or "e"
+// and a combining accent; fullwidth digits from an input method), and
+// which one a keyboard, browser or phone sends is not up to the user.
+// Hash and Verify apply it; callers need not.
+func Normalize(password string) string { return norm.NFKC.String(password) }
 
 // Params are argon2id cost parameters.
 type Params struct {
@@ -129,7 +138,7 @@ func (h *Hasher) Hash(ctx context.Context, password string) (string, error) {
 		return "", err
 	}
 	defer release()
-	key := argon2.IDKey([]byte(password), salt, h.params.Time, h.params.Memory, h.params.Threads, keyLen)
+	key := argon2.IDKey([]byte(Normalize(password)), salt, h.params.Time, h.params.Memory, h.params.Threads, keyLen)
 	return encode(h.params, salt, key), nil
 }
 
@@ -145,7 +154,7 @@ func (h *Hasher) Verify(ctx context.Context, password, encoded string) (ok, reha
 		return false, false, err
 	}
 	defer release()
-	got := argon2.IDKey([]byte(password), salt, p.Time, p.Memory, p.Threads, uint32(len(want)))
+	got := argon2.IDKey([]byte(Normalize(password)), salt, p.Time, p.Memory, p.Threads, uint32(len(want)))
 	ok = subtle.ConstantTimeCompare(got, want) == 1
 	rehash = p.Memory < h.params.Memory || p.Time < h.params.Time || p.Threads < h.params.Threads || len(want) < keyLen
 	return ok, rehash, nil

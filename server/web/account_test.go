@@ -124,7 +124,7 @@ func TestChangePassword(t *testing.T) {
 	}{
 		{"wrong current", "not my password", newPassword, `id="password-current_password-error">The current password is incorrect.</p>`},
 		{"empty current", "", newPassword, `id="password-current_password-error">Enter your current password.</p>`},
-		{"short new", testPassword, "short", `id="password-new_password-error">New password must be at least 8 characters.</p>`},
+		{"short new", testPassword, "short", `id="password-new_password-error">New password must be at least 8 characters, not counting spaces.</p>`},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -32,7 +32,7 @@ func TestBrowser(t *testing.T) {
 	desk.shoot("01-signup")
 	desk.do("type a short password", chromedp.SendKeys(chromedp.ID("signup-email"), email), chromedp.SendKeys(chromedp.ID("signup-password"), "short"))
 	desk.submit("submit with Enter", chromedp.SendKeys(chromedp.ID("signup-password"), kb.Enter))
-	desk.wantText("short password", "Password must be at least 8 characters.")
+	desk.wantText("short password", "Password must be at least 8 characters, not counting spaces.")
 	attrs := run(desk, "read password input", chromedp.Attributes(chromedp.ID("signup-password")))
 	if attrs["aria-invalid"] != "true" || attrs["aria-describedby"] != "signup-password-hint signup-password-error" {
 		t.Fatalf("invalid password input attributes %v", attrs)

@@ -67,7 +67,7 @@ func TestSignup(t *testing.T) {
 		{"missing email", form("password", testPassword), "", http.StatusUnprocessableEntity,
 			[]string{`id="signup-email-error">Enter your email.</p>`, `aria-describedby="signup-email-error"`}},
 		{"short password", form("email", "new@example.com", "password", "short"), "", http.StatusUnprocessableEntity,
-			[]string{`id="signup-password-error">Password must be at least 8 characters.</p>`, `aria-describedby="signup-password-hint signup-password-error"`}},
+			[]string{`id="signup-password-error">Password must be at least 8 characters, not counting spaces.</p>`, `aria-describedby="signup-password-hint signup-password-error"`}},
 		{"taken email", form("email", "Taken@Example.com", "password", testPassword), "", http.StatusConflict,
 			[]string{`An account with this email already exists. Sign in instead.`}},
 		{"not a form", form("email", "new@example.com", "password", testPassword), "application/json", http.StatusBadRequest,

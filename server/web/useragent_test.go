@@ -76,7 +76,7 @@ func TestAgo(t *testing.T) {
 func TestSentence(t *testing.T) {
 	tests := []struct{ msg, label, want string }{
 		{"current_password is required", "Current password", "Enter your current password."},
-		{"password must be at least 8 characters", "New password", "New password must be at least 8 characters."},
+		{"password must be at least 8 characters, not counting spaces", "New password", "New password must be at least 8 characters, not counting spaces."},
 		{"email is not a valid address", "Email", "Email is not a valid address."},
 	}
 	for _, tt := range tests {
