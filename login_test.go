@@ -35,6 +35,11 @@ func TestSignupValidation(t *testing.T) {
 		{"domain literal", "a@[127.0.0.1]", "12345678", latch.CodeValidationFailed, "email"},
 		{"double dot domain", "a@example..com", "12345678", latch.CodeValidationFailed, "email"},
 		{"ok internationalized", "jürgen@bücher.example", "a fine long passphrase", "", ""},
+		{"label starts with hyphen", "a@-x.example", "a fine long passphrase", latch.CodeValidationFailed, "email"},
+		{"underscore in domain", "a@x_y.example", "a fine long passphrase", latch.CodeValidationFailed, "email"},
+		{"bad punycode", "a@xn--zz.example", "a fine long passphrase", latch.CodeValidationFailed, "email"},
+		{"one-dot leader for a dot", "bob@ex\u2024ample.com", "a fine long passphrase", latch.CodeValidationFailed, "email"},
+		{"ok punycode domain", "a@xn--bcher-kva.example", "a fine long passphrase", "", ""},
 		{"too long email", strings.Repeat("a", 250) + "@example.com", "12345678", latch.CodeValidationFailed, "email"},
 		{"local part over 64", strings.Repeat("a", 65) + "@example.com", "12345678", latch.CodeValidationFailed, "email"},
 		{"short password", "short@example.com", "1234567", latch.CodeValidationFailed, "password"},
@@ -239,5 +244,28 @@ func TestPasswordEncodingsAreOnePassword(t *testing.T) {
 	}
 	if got := password.Normalize("caf\u00e9"); got != password.Normalize("cafe\u0301") {
 		t.Errorf("Normalize disagrees with itself: %q", got)
+	}
+}
+
+// An internationalised domain has two spellings, Unicode and the punycode
+// DNS uses, and fullwidth letters from an input method are a third: all are
+// one domain, so one account, shown in Unicode.
+func TestEmailDomainSpellingsAreOneAccount(t *testing.T) {
+	env := latchtest.New(t, latchtest.Options{})
+	g := signup(t, env, "bob@xn--exmple-cua.com")
+	if g.User.Email != "bob@exämple.com" {
+		t.Errorf("stored email = %q, want the Unicode domain", g.User.Email)
+	}
+	for _, email := range []string{"bob@exämple.com", "BOB@EXÄMPLE.COM", "bob@exa\u0308mple.com", "bob@ｅｘäｍｐｌｅ.com"} {
+		if _, err := env.Service.Signup(t.Context(), email, testPassword, laptop); codeOf(err) != latch.CodeEmailTaken {
+			t.Errorf("Signup(%q) = %v, want email_taken", email, err)
+		}
+		if _, err := env.Service.Login(t.Context(), email, testPassword, laptop); err != nil {
+			t.Errorf("Login(%q) = %v", email, err)
+		}
+	}
+	// A domain's letters keep the case they were typed in.
+	if g := signup(t, env, "Carol@Example.ORG"); g.User.Email != "Carol@Example.ORG" {
+		t.Errorf("stored email = %q, want the case as typed", g.User.Email)
 	}
 }

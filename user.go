@@ -7,6 +7,7 @@ import (
 	"unicode"
 	"unicode/utf8"
 
+	"golang.org/x/net/idna"
 	"golang.org/x/text/unicode/norm"
 
 	pw "github.com/latchauth/latch/password"
@@ -52,12 +53,33 @@ const (
 // as "e" plus a combining accent, fullwidth "ａ" for "a", the Kelvin sign
 // for "K". The display form is NFC (one canonical spelling); the key is
 // NFKC and lower case, so all of those are one account and one counter.
-// Different letters that merely look alike (Cyrillic "а" for Latin "a")
-// stay different addresses: only verifying the address could tell them
-// apart.
+// The domain is also put in the one form DNS resolves it by (IDNA, UTS #46
+// lookup mapping, shown as Unicode): "bücher.example" and
+// "xn--bcher-kva.example" are one domain, and a look-alike of a dot (the
+// one-dot leader "․") becomes the dot it stands for, in the display form
+// too, so what is shown is where mail would go. Different letters that
+// merely look alike (Cyrillic "а" for Latin "a") stay different
+// addresses: only verifying the address could tell them apart.
 func NormalizeEmail(email string) (display, key string) {
 	display = norm.NFC.String(strings.TrimSpace(email))
+	if at := strings.LastIndexByte(display, '@'); at >= 0 {
+		// Case is kept as typed: it means nothing in a domain.
+		if domain, err := emailDomain(display[at+1:]); err == nil && !strings.EqualFold(domain, display[at+1:]) {
+			display = display[:at+1] + domain
+		}
+	}
 	return display, strings.ToLower(norm.NFKC.String(display))
+}
+
+// emailDomain returns the canonical Unicode form of an address's domain,
+// or an error if DNS could not look it up (STD3 rules: letters, digits and
+// inner hyphens in each label; valid punycode and bidirectional text).
+func emailDomain(domain string) (string, error) {
+	ascii, err := idna.Lookup.ToASCII(domain)
+	if err != nil {
+		return "", err
+	}
+	return idna.Lookup.ToUnicode(ascii)
 }
 
 // validateEmail checks an already-trimmed address: one bare addr-spec, no
@@ -85,6 +107,9 @@ func validateEmail(email string) *Error {
 	if len(local) > 64 || !strings.Contains(domain, ".") || strings.HasPrefix(domain, ".") || strings.HasSuffix(domain, ".") ||
 		strings.Contains(domain, "..") || strings.ContainsAny(domain, "[]") {
 		return bad("email is not a valid address")
+	}
+	if _, err := emailDomain(domain); err != nil {
+		return bad("email domain is not a valid domain name")
 	}
 	return nil
 }
