@@ -17,7 +17,7 @@ type credentialsRequest struct {
 type userResponse struct {
 	ID        latch.UserID `json:"id"`
 	Email     string       `json:"email"`
-	CreatedAt time.Time    `json:"created_at"`
+	CreatedAt timestamp    `json:"created_at"`
 }
 
 func newUserResponse(u *latch.User) *userResponse {
@@ -27,9 +27,19 @@ func newUserResponse(u *latch.User) *userResponse {
 	return &userResponse{ID: u.ID, Email: u.Email, CreatedAt: jsonTime(u.CreatedAt)}
 }
 
-// jsonTime is the form of every time in responses: UTC, millisecond
-// precision (what the stores keep).
-func jsonTime(t time.Time) time.Time { return t.UTC().Truncate(time.Millisecond) }
+// timestamp is the form of every time in responses: UTC, millisecond
+// precision (what the stores keep), always three fraction digits, so
+// every time has one fixed width and sorts as text.
+type timestamp time.Time
+
+func jsonTime(t time.Time) timestamp { return timestamp(t.UTC().Truncate(time.Millisecond)) }
+
+func (t timestamp) MarshalJSON() ([]byte, error) {
+	b := make([]byte, 0, len(`"2006-01-02T15:04:05.000Z"`))
+	b = append(b, '"')
+	b = time.Time(t).AppendFormat(b, "2006-01-02T15:04:05.000Z07:00")
+	return append(b, '"'), nil
+}
 
 // tokenResponse is the body of signup, login and refresh. It follows the
 // OAuth 2.0 token response (RFC 6749 §5.1) member names.
@@ -128,14 +138,14 @@ func (s *Server) logout(w http.ResponseWriter, r *http.Request) error {
 
 type sessionResponse struct {
 	ID           latch.SessionID `json:"id"`
-	CreatedAt    time.Time       `json:"created_at"`
-	LastSeenAt   time.Time       `json:"last_seen_at"`
-	ExpiresAt    time.Time       `json:"expires_at"`
+	CreatedAt    timestamp       `json:"created_at"`
+	LastSeenAt   timestamp       `json:"last_seen_at"`
+	ExpiresAt    timestamp       `json:"expires_at"`
 	IP           string          `json:"ip"`
 	UserAgent    string          `json:"user_agent"`
 	Current      bool            `json:"current"`
 	Active       bool            `json:"active"`
-	RevokedAt    *time.Time      `json:"revoked_at"`
+	RevokedAt    *timestamp      `json:"revoked_at"`
 	RevokeReason *string         `json:"revoke_reason"`
 }
 

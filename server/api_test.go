@@ -3,8 +3,10 @@ package server_test
 import (
 	"net/http"
 	"net/http/httptest"
+	"regexp"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/latchauth/latch/internal/latchtest"
 	"github.com/latchauth/latch/server"
@@ -147,5 +149,40 @@ func TestHSTS(t *testing.T) {
 		if got := resp.Header.Get("Strict-Transport-Security") != ""; got != tc.want {
 			t.Errorf("public URL %q: HSTS present = %v, want %v", tc.url, got, tc.want)
 		}
+	}
+}
+
+// Every time in a response has one fixed form: UTC, three fraction digits,
+// whole seconds and trailing zeros included.
+func TestTimestampsFixedWidth(t *testing.T) {
+	h := newHarness(t, latchtest.Options{})
+	form := regexp.MustCompile(`^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z$`)
+	check := func(what string, v any) {
+		t.Helper()
+		if s, _ := v.(string); !form.MatchString(s) {
+			t.Errorf("%s = %v, want the fixed form 2006-01-02T15:04:05.000Z", what, v)
+		}
+	}
+	// The test clock starts on a whole second; then 280 ms past one.
+	s := h.signup("times@example.com")
+	check("created_at, whole second", s.json(t)["user"].(map[string]any)["created_at"])
+	at := s.str(t, "access_token")
+	h.env.Clock.Advance(1280 * time.Millisecond)
+	sessions := h.do("GET", "/v1/sessions", "", bearer(at)).json(t)["sessions"].([]any)
+	for _, k := range []string{"created_at", "last_seen_at", "expires_at"} {
+		check(k, sessions[0].(map[string]any)[k])
+	}
+	h.do("POST", "/v1/logout", "", bearer(h.login("times@example.com").str(t, "access_token")))
+	h.env.Clock.Advance(20 * time.Millisecond)
+	other := h.login("times@example.com").str(t, "access_token")
+	revoked := 0
+	for _, s := range h.do("GET", "/v1/sessions", "", bearer(other)).json(t)["sessions"].([]any) {
+		if r := s.(map[string]any)["revoked_at"]; r != nil {
+			check("revoked_at", r)
+			revoked++
+		}
+	}
+	if revoked == 0 {
+		t.Error("the ended session is not listed with revoked_at")
 	}
 }
