@@ -4,6 +4,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 )
@@ -26,6 +27,7 @@ func TestHelpEverywhere(t *testing.T) {
 		{"users", "--help"}, {"users", "create", "--help"}, {"users", "list", "--help"}, {"users", "disable", "--help"}, {"users", "enable", "--help"},
 		{"sessions", "--help"}, {"sessions", "list", "--help"}, {"sessions", "revoke", "--help"},
 		{"keys", "--help"}, {"keys", "list", "--help"}, {"keys", "rotate", "--help"},
+		{"clients", "--help"}, {"clients", "add", "--help"}, {"clients", "add", "x", "-h"}, {"clients", "list", "--help"}, {"clients", "remove", "--help"},
 	}
 	for _, args := range cmds {
 		t.Run(strings.Join(args, " "), func(t *testing.T) {
@@ -99,7 +101,7 @@ func TestExitCodes(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			_, errOut, code, err := runCLI(t, nil, "", tt.args...)
+			out, errOut, code, err := runCLI(t, nil, "", tt.args...)
 			if code != tt.code {
 				t.Fatalf("latch %q: exit %d (%v), want %d", tt.args, code, err, tt.code)
 			}
@@ -111,6 +113,70 @@ func TestExitCodes(t *testing.T) {
 			}
 			if tt.code == 2 && errOut != "" {
 				t.Errorf("latch %q: usage error also wrote %q to stderr", tt.args, errOut)
+			}
+			if tt.code == 2 && out != "" {
+				t.Errorf("latch %q: usage error wrote %q to stdout", tt.args, out)
+			}
+		})
+	}
+}
+
+// commands lists every command and subcommand.
+var commands = [][]string{
+	{"serve"}, {"migrate"}, {"backup"}, {"audit"}, {"version"},
+	{"users", "create"}, {"users", "list"}, {"users", "disable"}, {"users", "enable"},
+	{"sessions", "list"}, {"sessions", "revoke"},
+	{"keys", "list"}, {"keys", "rotate"},
+	{"clients", "add"}, {"clients", "list"}, {"clients", "remove"},
+}
+
+// A usage error writes nothing to stdout, which may be a file meant for the
+// command's output (latch clients add notes > notes.secret), and its one
+// line goes to stderr; it creates nothing either.
+func TestUsageErrorsWriteNothing(t *testing.T) {
+	var tests [][]string
+	for _, cmd := range commands {
+		name := cmd[len(cmd)-1]
+		tests = append(tests,
+			append(slices.Clone(cmd), "--bogus"),
+			append(slices.Clone(cmd), "--bogus", "notes2"),
+			append(slices.Clone(cmd), "--db"), // flag needs an argument
+			append(slices.Clone(cmd), "--log-level", "loud"),
+		)
+		if name != "version" && name != "serve" {
+			tests = append(tests, append(slices.Clone(cmd), "--print-config"))
+		}
+	}
+	tests = append(tests,
+		[]string{"serve", "--access-token-ttl", "soon"},
+		[]string{"serve", "--print-config", "--log-format", "xml"},
+		[]string{"keys", "rotate", "--activate-in", "x"},
+		[]string{"keys", "rotate", "--activate-in", "-1s"},
+		[]string{"audit", "--limit", "x"},
+		[]string{"clients", "add"}, []string{"clients", "remove"},
+		[]string{"users"}, []string{"users", "bogus"}, []string{"users", "--bogus"},
+		[]string{"sessions"}, []string{"keys", "--bogus"}, []string{"clients", "frob"},
+		[]string{"help", "bogus"}, []string{"bogus"}, []string{},
+	)
+	for _, args := range tests {
+		t.Run(strings.Join(args, " "), func(t *testing.T) {
+			dir := t.TempDir()
+			t.Chdir(dir)
+			out, errOut, code, err := runCLI(t, nil, "pw\n", args...)
+			if code != 2 {
+				t.Fatalf("latch %q: exit %d (%v), want 2", args, code, err)
+			}
+			if out != "" {
+				t.Errorf("latch %q: wrote to stdout:\n%s", args, out)
+			}
+			if errOut != "" {
+				t.Errorf("latch %q: wrote to stderr besides the error: %q", args, errOut)
+			}
+			if line := oneLine(err); line == "" || strings.Contains(line, "\n") {
+				t.Errorf("latch %q: error %q, want one line", args, line)
+			}
+			if ents, _ := os.ReadDir(dir); len(ents) > 0 {
+				t.Errorf("latch %q: created %v", args, ents)
 			}
 		})
 	}

@@ -28,19 +28,25 @@ const (
 // command's own flags, which come from the command line only.
 //
 // --help prints usageText and the flags on stdout and returns flag.ErrHelp.
+// Any other problem writes nothing: stdout may be a file the caller meant
+// for the command's output (latch clients add x > x.secret), and the one
+// line main prints on stderr is the whole report.
 func loadConfig(env *environ, name, usageText string, args []string, extra func(*flag.FlagSet)) (Config, error) {
 	cfg := defaultConfig()
 	fs := flag.NewFlagSet("latch "+name, flag.ContinueOnError)
-	fs.SetOutput(io.Discard) // errors are returned; --help goes to stdout below
+	fs.SetOutput(io.Discard) // errors are returned, not printed
+	// The flag package calls Usage on every parse error, not only on
+	// --help: print it below, for --help alone.
+	fs.Usage = func() {}
 	cfg.register(fs)
 	shared := map[string]bool{}
 	fs.VisitAll(func(f *flag.Flag) { shared[f.Name] = true })
 	if extra != nil {
 		extra(fs)
 	}
-	fs.Usage = func() { printUsage(env.stdout, fs, usageText, shared, name == "serve") }
 	if err := fs.Parse(args); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
+			printUsage(env.stdout, fs, usageText, shared, name == "serve")
 			return cfg, err
 		}
 		return cfg, usagef("%v (see \"latch %s --help\")", err, name)
@@ -52,14 +58,14 @@ func loadConfig(env *environ, name, usageText string, args []string, extra func(
 	if err := cfg.finish(); err != nil {
 		errs = append(errs, err)
 	}
+	if len(errs) > 0 {
+		// Even with --print-config: a printout redirected to a file must not
+		// look like a usable configuration when it is not one.
+		return cfg, &usageError{errors.Join(errs...)}
+	}
 	if f := fs.Lookup("print-config"); f != nil && f.Value.String() == "true" {
 		cfg.printConfig(env.stdout, fs, shared)
-		if len(errs) == 0 {
-			return cfg, errConfigPrinted
-		}
-	}
-	if len(errs) > 0 {
-		return cfg, &usageError{errors.Join(errs...)}
+		return cfg, errConfigPrinted
 	}
 	return cfg, nil
 }
