@@ -54,6 +54,7 @@ func loadConfig(env *environ, name, usageText string, args []string, extra func(
 	if fs.NArg() > 0 {
 		return cfg, usagef("unexpected argument %q (see \"latch %s --help\")", fs.Arg(0), name)
 	}
+	cfg.serving = name == "serve"
 	errs := cfg.layer(fs, shared, env.getenv)
 	if err := cfg.finish(); err != nil {
 		errs = append(errs, err)
