@@ -50,6 +50,9 @@ type Config struct {
 	secretFiles map[string]*string
 	// origin says where each option's value came from (--print-config).
 	origin map[string]string
+	// unparsed marks the options whose LATCH_* or config-file value did
+	// not parse: that error is reported, and finish checks nothing more.
+	unparsed map[string]bool
 
 	// Transport and abuse (hostile-input work).
 	TLSCert        string
@@ -183,6 +186,9 @@ func isLoopbackHost(host string) bool {
 func (c *Config) finish() error {
 	var errs []error
 	bad := func(name, format string, args ...any) {
+		if c.unparsed[name] {
+			return
+		}
 		errs = append(errs, fmt.Errorf("--%s: %s", name, fmt.Sprintf(format, args...)))
 	}
 	host, port, err := splitListenAddr(c.Addr)
@@ -246,7 +252,7 @@ func (c *Config) finish() error {
 	if c.RefreshGrace < 0 || c.RefreshGrace > 5*time.Minute {
 		bad("refresh-reuse-grace", "must be between 0s and 5m")
 	}
-	if c.SessionMaxAge < c.AccessTTL {
+	if c.SessionMaxAge < c.AccessTTL && !c.unparsed["access-token-ttl"] {
 		bad("session-max-age", "must be at least the access token TTL")
 	}
 	if c.SessionIdle < 0 || (c.SessionIdle > 0 && c.SessionIdle < 2*time.Minute) {
@@ -316,7 +322,7 @@ func (c *Config) finish() error {
 			bad(t.name, "must be between 0s and 10m (exclusive of 0)")
 		}
 	}
-	if c.ReadHeaderTimeout > c.ReadTimeout {
+	if c.ReadHeaderTimeout > c.ReadTimeout && !c.unparsed["read-timeout"] {
 		bad("read-header-timeout", "must not exceed --read-timeout")
 	}
 	if c.LogFormat != "text" && c.LogFormat != "json" {

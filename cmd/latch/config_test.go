@@ -342,3 +342,48 @@ func TestListenAddrs(t *testing.T) {
 		}
 	}
 }
+
+// A value that does not parse is reported once, by its parse error: the
+// option's range check, and the checks of options compared with it, are
+// skipped rather than run on a zero value.
+func TestParseErrorReportedOnce(t *testing.T) {
+	dir := t.TempDir()
+	for _, tt := range []struct {
+		name string
+		env  map[string]string
+		file string
+		want string   // the one error
+		not  []string // options the error must not mention besides
+	}{
+		{"file duration", nil, "addr = 127.0.0.1:8080\n\naccess-token-ttl = soon\n", `:3: invalid value "soon" for --access-token-ttl`, nil},
+		{"env duration", map[string]string{"LATCH_ACCESS_TOKEN_TTL": "banana"}, "", `LATCH_ACCESS_TOKEN_TTL: invalid value "banana"`, nil},
+		{"env bool", map[string]string{"LATCH_NO_CACHE": "maybe"}, "", `LATCH_NO_CACHE: invalid value "maybe"`, nil},
+		{"file bool", nil, "insecure-bench-stateless = maybe\n", `:1: invalid value "maybe" for --insecure-bench-stateless`, nil},
+		{"compared option", map[string]string{"LATCH_READ_TIMEOUT": "x"}, "", `LATCH_READ_TIMEOUT: invalid value "x"`, []string{"read-header-timeout"}},
+		{"compared option, other side", nil, "access-token-ttl = soon\nsession-max-age = 2m\n", `invalid value "soon"`, []string{"session-max-age"}},
+		{"env beats file", map[string]string{"LATCH_SESSION_IDLE_TIMEOUT": "y"}, "session-idle-timeout = 1s\n", `LATCH_SESSION_IDLE_TIMEOUT: invalid value "y"`, nil},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			env := map[string]string{}
+			for k, v := range tt.env {
+				env[k] = v
+			}
+			if tt.file != "" {
+				env["LATCH_CONFIG"] = writeFile(t, dir, strings.ReplaceAll(tt.name, " ", "_")+".conf", tt.file)
+			}
+			_, err := load(t, env)
+			if err == nil {
+				t.Fatalf("load(%v) = nil, want %q", env, tt.want)
+			}
+			msgs := strings.Split(err.Error(), "\n")
+			if len(msgs) != 1 || !strings.Contains(msgs[0], tt.want) {
+				t.Errorf("load(%v) = %q, want only %q", env, msgs, tt.want)
+			}
+			for _, n := range tt.not {
+				if strings.Contains(err.Error(), n) {
+					t.Errorf("load(%v) = %q, mentions %s", env, msgs, n)
+				}
+			}
+		})
+	}
+}

@@ -86,6 +86,21 @@ func (c *Config) layer(fs *flag.FlagSet, shared map[string]bool, getenv func(str
 		}
 	})
 	var errs []error
+	c.unparsed = map[string]bool{}
+	// set is fs.Set, but a value that does not parse leaves the option as
+	// it was (the flag package stores the zero value first) and marks it,
+	// so finish checks neither it nor what depends on it: the parse error
+	// is the one report.
+	set := func(name, value string) error {
+		f := fs.Lookup(name)
+		old := f.Value.String()
+		err := fs.Set(name, value)
+		if err != nil {
+			f.Value.Set(old)
+			c.unparsed[name] = true
+		}
+		return err
+	}
 	if rank["config"] < rankFlag {
 		if v := getenv(envName("config")); v != "" {
 			c.ConfigFile, c.origin["config"], rank["config"] = v, "env "+envName("config"), rankEnv
@@ -103,14 +118,14 @@ func (c *Config) layer(fs *flag.FlagSet, shared map[string]bool, getenv func(str
 			return
 		}
 		if v := getenv(envName(f.Name)); v != "" {
-			if err := fs.Set(f.Name, v); err != nil {
+			if err := set(f.Name, v); err != nil {
 				errs = append(errs, fmt.Errorf("%s: %s", envName(f.Name), setError(f.Name, v, err)))
 			}
 			c.origin[f.Name], rank[f.Name] = "env "+envName(f.Name), rankEnv
 			return
 		}
 		if e, ok := file[f.Name]; ok {
-			if err := fs.Set(f.Name, e.value); err != nil {
+			if err := set(f.Name, e.value); err != nil {
 				errs = append(errs, fmt.Errorf("%s:%d: %s", c.ConfigFile, e.line, setError(f.Name, e.value, err)))
 			}
 			c.origin[f.Name], rank[f.Name] = fmt.Sprintf("file %s:%d", c.ConfigFile, e.line), rankFile
@@ -136,7 +151,7 @@ func (c *Config) layer(fs *flag.FlagSet, shared map[string]bool, getenv func(str
 			errs = append(errs, fmt.Errorf("--%s: %s is empty", twin, path))
 			continue
 		}
-		if err := fs.Set(name, v); err != nil {
+		if err := set(name, v); err != nil {
 			// Never echo the value: it is a secret.
 			errs = append(errs, fmt.Errorf("--%s: %s does not hold a valid --%s", twin, path, name))
 			continue
