@@ -94,6 +94,15 @@ func TestExitCodes(t *testing.T) {
 		{"users list", []string{"users", "list", "--db", db}, 0, ""},
 		{"keys list", []string{"keys", "list", "--db", db}, 0, ""},
 		{"audit", []string{"audit", "--db", db}, 0, ""},
+		{"audit since 0 is no limit", []string{"audit", "--since", "0s", "--db", db}, 0, ""},
+		{"audit since", []string{"audit", "--since", "24h", "--db", db}, 0, ""},
+		{"audit negative since", []string{"audit", "--since", "-5h", "--db", db}, 2, "--since must not be negative"},
+		{"audit limit 1", []string{"audit", "--limit", "1", "--db", db}, 0, ""},
+		{"audit limit max", []string{"audit", "--limit", "10000", "--db", db}, 0, ""},
+		{"audit limit 0", []string{"audit", "--limit", "0", "--db", db}, 2, "--limit must be between 1 and 10000"},
+		{"audit negative limit", []string{"audit", "--limit", "-1", "--db", db}, 2, "--limit must be between 1 and 10000"},
+		{"audit limit too large", []string{"audit", "--limit", "10001", "--db", db}, 2, "--limit must be between 1 and 10000"},
+		{"sessions list blank user", []string{"sessions", "list", "--user", " ", "--db", db}, 2, "--user is required"},
 		{"backup without --to", []string{"backup", "--db", db}, 2, "--to"},
 		{"backup of postgres", []string{"backup", "--to", filepath.Join(dir, "b.db"), "--db", "postgres://h/db", "--secret-file", db}, 2, "pg_dump"},
 		{"backup of a missing file", []string{"backup", "--to", filepath.Join(dir, "b.db"), "--db", filepath.Join(dir, "none.db")}, 1, "none.db"},
@@ -153,6 +162,10 @@ func TestUsageErrorsWriteNothing(t *testing.T) {
 		[]string{"keys", "rotate", "--activate-in", "x"},
 		[]string{"keys", "rotate", "--activate-in", "-1s"},
 		[]string{"audit", "--limit", "x"},
+		[]string{"audit", "--limit", "0"},
+		[]string{"audit", "--limit", "-1"},
+		[]string{"audit", "--limit", "10001"},
+		[]string{"audit", "--since", "-5h"},
 		[]string{"clients", "add"}, []string{"clients", "remove"},
 		[]string{"users"}, []string{"users", "bogus"}, []string{"users", "--bogus"},
 		[]string{"sessions"}, []string{"keys", "--bogus"}, []string{"clients", "frob"},
@@ -217,5 +230,33 @@ func TestMainProcess(t *testing.T) {
 		} else if !strings.HasPrefix(stdout.String(), "latch ") {
 			t.Errorf("latch version printed %q", stdout.String())
 		}
+	}
+}
+
+// Admin commands that name a user print the email as stored, not the
+// argument as typed: " BOB@example.com " finds and reports bob@example.com.
+func TestAdminEchoesStoredEmail(t *testing.T) {
+	dir := t.TempDir()
+	if _, err := cli(t, dir, "", "migrate"); err != nil {
+		t.Fatal(err)
+	}
+	if out, err := cli(t, dir, "a long enough password\n", "users", "create", "--email", "  bob@example.com\t"); err != nil || !strings.Contains(out, "created user bob@example.com (") {
+		t.Fatalf("users create: %v %q", err, out)
+	}
+	for _, tt := range []struct {
+		args []string
+		want string
+	}{
+		{[]string{"users", "disable", "--email", " bob@example.com "}, "bob@example.com: disabled; every session ended\n"},
+		{[]string{"users", "enable", "--email", " BOB@Example.COM "}, "bob@example.com: enabled\n"},
+		{[]string{"users", "enable", "--email", "bob@example.com"}, "bob@example.com: enabled\n"},
+		{[]string{"sessions", "revoke", "--user", "\tBob@example.com "}, "0 session(s) of bob@example.com revoked\n"},
+	} {
+		t.Run(strings.Join(tt.args, " "), func(t *testing.T) {
+			out, err := cli(t, dir, "", tt.args...)
+			if err != nil || out != tt.want {
+				t.Errorf("latch %q = %q, %v; want %q", tt.args, out, err, tt.want)
+			}
+		})
 	}
 }
