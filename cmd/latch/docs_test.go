@@ -1,8 +1,10 @@
 package main
 
 import (
+	"encoding/json"
 	"flag"
 	"fmt"
+	"net/http"
 	"os"
 	"regexp"
 	"strings"
@@ -113,5 +115,83 @@ func TestReadmeOptions(t *testing.T) {
 				t.Errorf("README gives --%s the default %q, the flag has %q", name, def, prettyDefault(f.DefValue))
 			}
 		}
+	}
+}
+
+// Statements the documentation makes about the server's answers, each
+// checked against a running server: the doc quote and the behaviour sit in
+// one row, so neither changes alone.
+func TestDocumentedAnswers(t *testing.T) {
+	dir := t.TempDir()
+	base, _, _ := startServe(t, dir)
+	out, err := cli(t, dir, "", "clients", "add", "svc")
+	if err != nil {
+		t.Fatal(err)
+	}
+	secret := strings.TrimSpace(out)
+	form := func(n int) string { return "token=" + strings.Repeat("x", n-len("token=")) }
+	creds := "&client_id=svc&client_secret=" + secret
+	tests := []struct {
+		name        string
+		path, ctype string
+		body        string
+		basic       bool
+		status      int
+		code        string // the error member of an OAuth answer
+		doc, quote  string // the quote, whitespace-normalised, is in doc
+	}{
+		{"introspect, credentials only in the body", "/v1/introspect", "application/x-www-form-urlencoded", form(20) + creds, false, 401, "invalid_client",
+			"api.md", "a request without valid HTTP Basic credentials gets `401 invalid_client` (with the Basic challenge) whatever its body says"},
+		{"revoke, credentials only in the body", "/v1/revoke", "application/x-www-form-urlencoded", form(20) + creds, false, 401, "invalid_client",
+			"api.md", "sends `client_id` and `client_secret` as form parameters instead of Basic"},
+		{"introspect, credentials in the body besides Basic", "/v1/introspect", "application/x-www-form-urlencoded", form(20) + creds, true, 400, "invalid_request",
+			"api.md", "`client_id` or `client_secret` in the body besides Basic"},
+		{"revoke, credentials in the body besides Basic", "/v1/revoke", "application/x-www-form-urlencoded", form(20) + "&client_secret=x", true, 400, "invalid_request",
+			"api.md", "Only an authenticated request gets `400 invalid_request`"},
+		{"introspect, no Basic, no body", "/v1/introspect", "text/plain", "", false, 401, "invalid_client",
+			"api.md", "The client is authenticated before the body is read"},
+		{"introspect form at 64 KiB", "/v1/introspect", "application/x-www-form-urlencoded", form(64 << 10), true, 200, "",
+			"configuration.md", "the form bodies of `/v1/introspect` and `/v1/revoke` at 64 KiB as well (`400 invalid_request`, in OAuth's error format)"},
+		{"introspect form over 64 KiB", "/v1/introspect", "application/x-www-form-urlencoded", form(64<<10 + 1), true, 400, "invalid_request",
+			"configuration.md", "the form bodies of `/v1/introspect` and `/v1/revoke` at 64 KiB as well"},
+		{"revoke form over 64 KiB", "/v1/revoke", "application/x-www-form-urlencoded", form(64<<10 + 1), true, 400, "invalid_request",
+			"design.md", "JSON and OAuth form bodies at 64 KiB"},
+		{"JSON over 64 KiB", "/v1/login", "application/json", `{"email":"` + strings.Repeat("x", 64<<10) + `"}`, false, 413, "",
+			"configuration.md", "JSON bodies at 64 KiB (`413 payload_too_large`)"},
+		{"page form at 16 KiB", "/login", "application/x-www-form-urlencoded", "email=a%40b.example&password=" + strings.Repeat("x", 16<<10-len("email=a%40b.example&password=")), false, 422, "",
+			"configuration.md", "the forms of the browser pages at 16 KiB (a `400` \"Form not understood\" page)"},
+		{"page form over 16 KiB", "/login", "application/x-www-form-urlencoded", "email=a%40b.example&password=" + strings.Repeat("x", 16<<10+1-len("email=a%40b.example&password=")), false, 400, "",
+			"design.md", "the browser pages' forms at 16 KiB"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			raw, err := os.ReadFile("../../docs/" + tt.doc)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if doc := strings.Join(strings.Fields(string(raw)), " "); !strings.Contains(doc, tt.quote) {
+				t.Errorf("docs/%s does not say %q", tt.doc, tt.quote)
+			}
+			req, _ := http.NewRequestWithContext(t.Context(), "POST", base+tt.path, strings.NewReader(tt.body))
+			req.Header.Set("Content-Type", tt.ctype)
+			req.Header.Set("Sec-Fetch-Site", "same-origin")
+			if tt.basic {
+				req.SetBasicAuth("svc", secret)
+			}
+			resp, err := http.DefaultClient.Do(req)
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer resp.Body.Close()
+			var answer struct {
+				Error string `json:"error"`
+			}
+			if tt.code != "" {
+				json.NewDecoder(resp.Body).Decode(&answer)
+			}
+			if resp.StatusCode != tt.status || answer.Error != tt.code {
+				t.Errorf("POST %s (%d bytes) = %d %q, want %d %q", tt.path, len(tt.body), resp.StatusCode, answer.Error, tt.status, tt.code)
+			}
+		})
 	}
 }
