@@ -106,7 +106,7 @@ func (c *Config) register(fs *flag.FlagSet) {
 	fs.StringVar(&c.Addr, "addr", c.Addr, "listen address `host:port`: an IP address or host name (empty: every interface) and a port number (0: any free port)")
 	fs.StringVar(&c.DB, "db", c.DB, "SQLite database `file`, or a postgres:// URL (pool size: ?pool_max_conns=N); keep a password out of argv with --db-file")
 	fs.StringVar(&c.SecretFile, "secret-file", c.SecretFile, "`file` holding the installation secret (default: latch.secret beside a SQLite database; created on first start; required with PostgreSQL)")
-	fs.StringVar(&c.Issuer, "issuer", c.Issuer, "token issuer `URL` (iss): the public URL clients use (default: http://ADDR when --addr is loopback; required otherwise)")
+	fs.StringVar(&c.Issuer, "issuer", c.Issuer, "token issuer `URL` (iss): the public URL clients use (default: http://ADDR when --addr is loopback and the database is SQLite; required otherwise: with a non-loopback --addr, and with PostgreSQL, where every node must use the same URL)")
 	fs.StringVar(&c.Audience, "audience", c.Audience, "token audience (aud) (default: the issuer)")
 	fs.DurationVar(&c.AccessTTL, "access-token-ttl", c.AccessTTL, "access token lifetime, 1m to 24h")
 	fs.DurationVar(&c.RefreshGrace, "refresh-reuse-grace", c.RefreshGrace, "window in which the previous refresh token returns the same successor, 0s to 5m")

@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"flag"
 	"fmt"
+	"io"
 	"net/http"
 	"os"
 	"regexp"
@@ -193,5 +194,27 @@ func TestDocumentedAnswers(t *testing.T) {
 				t.Errorf("POST %s (%d bytes) = %d %q, want %d %q", tt.path, len(tt.body), resp.StatusCode, answer.Error, tt.status, tt.code)
 			}
 		})
+	}
+}
+
+// --issuer has a default only on a loopback --addr with SQLite; the option
+// help (and so docs/configuration.md) and the README say both cases.
+func TestIssuerRequirementDocumented(t *testing.T) {
+	e := &environ{getenv: noEnv, stdout: io.Discard, stderr: io.Discard}
+	if _, err := loadConfig(e, "serve", "", []string{"--db", "postgres://latch@127.0.0.1:1/latch", "--secret-file", "s"}, nil); err == nil || !strings.Contains(err.Error(), "--issuer: is required with a PostgreSQL database") {
+		t.Errorf("serve on PostgreSQL without --issuer: %v", err)
+	}
+	c := defaultConfig()
+	fs := flag.NewFlagSet("", flag.ContinueOnError)
+	c.register(fs)
+	raw, err := os.ReadFile(readmePath)
+	if err != nil {
+		t.Fatal(err)
+	}
+	row := regexp.MustCompile("(?m)^\\| `--issuer`.*$").FindString(string(raw))
+	for where, text := range map[string]string{"--issuer's help": fs.Lookup("issuer").Usage, "the README's --issuer row": row} {
+		if !strings.Contains(text, "loopback") || !strings.Contains(text, "PostgreSQL") {
+			t.Errorf("%s does not say it is required with a non-loopback --addr and with PostgreSQL: %q", where, text)
+		}
 	}
 }
