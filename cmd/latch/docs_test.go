@@ -7,6 +7,7 @@ import (
 	"io"
 	"net/http"
 	"os"
+	"path/filepath"
 	"regexp"
 	"strings"
 	"testing"
@@ -194,6 +195,37 @@ func TestDocumentedAnswers(t *testing.T) {
 				t.Errorf("POST %s (%d bytes) = %d %q, want %d %q", tt.path, len(tt.body), resp.StatusCode, answer.Error, tt.status, tt.code)
 			}
 		})
+	}
+}
+
+// Every heading of the documentation is unique within its file: a second
+// "## Passwords" splits one subject in two and makes its link anchor
+// ambiguous.
+func TestDocsHeadingsUnique(t *testing.T) {
+	files, err := filepath.Glob("../../docs/*.md")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, f := range append(files, readmePath) {
+		raw, err := os.ReadFile(f)
+		if err != nil {
+			t.Fatal(err)
+		}
+		seen := map[string]int{}
+		fenced := false
+		for i, line := range strings.Split(string(raw), "\n") {
+			if strings.HasPrefix(line, "```") {
+				fenced = !fenced
+			}
+			if fenced || !strings.HasPrefix(line, "#") {
+				continue
+			}
+			h := strings.ToLower(strings.TrimSpace(strings.TrimLeft(line, "#")))
+			if prev, ok := seen[h]; ok {
+				t.Errorf("%s:%d: heading %q repeats line %d", f, i+1, line, prev)
+			}
+			seen[h] = i + 1
+		}
 	}
 }
 
