@@ -103,14 +103,20 @@ func usersCmd(ctx context.Context, env *environ, args []string) error {
 	}
 	setDisabled := func(disabled bool) func(ctx context.Context, a *app, env *environ) error {
 		return func(ctx context.Context, a *app, env *environ) error {
-			if err := a.svc.SetUserDisabled(ctx, email, disabled); err != nil {
+			// Look the user up first to report the email as stored, not as
+			// typed (" Bob@example.com " finds bob@example.com).
+			u, err := a.svc.UserByEmail(ctx, email)
+			if err != nil {
+				return err
+			}
+			if err := a.svc.SetUserDisabled(ctx, u.Email, disabled); err != nil {
 				return err
 			}
 			state := "enabled"
 			if disabled {
 				state = "disabled; every session ended"
 			}
-			fmt.Fprintf(env.stdout, "%s: %s\n", email, state)
+			fmt.Fprintf(env.stdout, "%s: %s\n", printable(u.Email), state)
 			return nil
 		}
 	}
@@ -180,7 +186,7 @@ func sessionsCmd(ctx context.Context, env *environ, args []string) error {
 	return dispatch(ctx, env, "sessions", args, map[string]subcommand{
 		"list": {usage: "Usage: latch sessions list --user EMAIL\n\nFlags:\n", flags: flags,
 			check: func() error {
-				if user == "" || session != "" {
+				if strings.TrimSpace(user) == "" || session != "" {
 					return usagef("--user is required (and --session is not used here)")
 				}
 				return nil
@@ -203,7 +209,7 @@ func sessionsCmd(ctx context.Context, env *environ, args []string) error {
 			}},
 		"revoke": {usage: "Usage: latch sessions revoke --user EMAIL | --session ID\n\nFlags:\n", flags: flags,
 			check: func() error {
-				if (user == "") == (session == "") {
+				if (strings.TrimSpace(user) == "") == (strings.TrimSpace(session) == "") {
 					return usagef("give exactly one of --user or --session")
 				}
 				return nil
@@ -214,13 +220,17 @@ func sessionsCmd(ctx context.Context, env *environ, args []string) error {
 					if err := a.svc.AdminRevokeSession(ctx, latch.SessionID(session)); err != nil {
 						return err
 					}
-					fmt.Fprintf(env.stdout, "session %s revoked\n", session)
+					fmt.Fprintf(env.stdout, "session %s revoked\n", printable(session))
 				default:
-					n, err := a.svc.AdminRevokeUserSessions(ctx, user)
+					u, err := a.svc.UserByEmail(ctx, user)
 					if err != nil {
 						return err
 					}
-					fmt.Fprintf(env.stdout, "%d session(s) of %s revoked\n", n, user)
+					n, err := a.svc.AdminRevokeUserSessions(ctx, u.Email)
+					if err != nil {
+						return err
+					}
+					fmt.Fprintf(env.stdout, "%d session(s) of %s revoked\n", n, printable(u.Email))
 				}
 				return nil
 			}},
@@ -295,6 +305,10 @@ Prints security events, newest first.
 Flags:
 `
 
+// maxAuditLimit caps latch audit --limit: a larger export belongs to a
+// database query, not to a terminal table held in memory.
+const maxAuditLimit = 10000
+
 func auditCmd(ctx context.Context, env *environ, args []string) error {
 	var (
 		user  string
@@ -303,14 +317,20 @@ func auditCmd(ctx context.Context, env *environ, args []string) error {
 	)
 	cfg, err := loadConfig(env, "audit", auditUsage, args, func(fs *flag.FlagSet) {
 		fs.StringVar(&user, "user", "", "only events of this user `email`")
-		fs.DurationVar(&since, "since", 0, "only events newer than this `duration` (e.g. 24h)")
-		fs.IntVar(&limit, "limit", 100, "at most this many events")
+		fs.DurationVar(&since, "since", 0, "only events newer than this `duration`, e.g. 24h (0: no time limit)")
+		fs.IntVar(&limit, "limit", 100, fmt.Sprintf("at most this many events, 1 to %d", maxAuditLimit))
 	})
 	if errors.Is(err, flag.ErrHelp) {
 		return nil
 	}
 	if err != nil {
 		return err
+	}
+	switch {
+	case since < 0:
+		return usagef("latch audit: --since must not be negative (0: no time limit)")
+	case limit < 1 || limit > maxAuditLimit:
+		return usagef("latch audit: --limit must be between 1 and %d", maxAuditLimit)
 	}
 	a, err := openAdminApp(ctx, cfg, adminLogger(env, cfg))
 	if err != nil {

@@ -4,6 +4,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 )
@@ -26,6 +27,7 @@ func TestHelpEverywhere(t *testing.T) {
 		{"users", "--help"}, {"users", "create", "--help"}, {"users", "list", "--help"}, {"users", "disable", "--help"}, {"users", "enable", "--help"},
 		{"sessions", "--help"}, {"sessions", "list", "--help"}, {"sessions", "revoke", "--help"},
 		{"keys", "--help"}, {"keys", "list", "--help"}, {"keys", "rotate", "--help"},
+		{"clients", "--help"}, {"clients", "add", "--help"}, {"clients", "add", "x", "-h"}, {"clients", "list", "--help"}, {"clients", "remove", "--help"},
 	}
 	for _, args := range cmds {
 		t.Run(strings.Join(args, " "), func(t *testing.T) {
@@ -92,6 +94,15 @@ func TestExitCodes(t *testing.T) {
 		{"users list", []string{"users", "list", "--db", db}, 0, ""},
 		{"keys list", []string{"keys", "list", "--db", db}, 0, ""},
 		{"audit", []string{"audit", "--db", db}, 0, ""},
+		{"audit since 0 is no limit", []string{"audit", "--since", "0s", "--db", db}, 0, ""},
+		{"audit since", []string{"audit", "--since", "24h", "--db", db}, 0, ""},
+		{"audit negative since", []string{"audit", "--since", "-5h", "--db", db}, 2, "--since must not be negative"},
+		{"audit limit 1", []string{"audit", "--limit", "1", "--db", db}, 0, ""},
+		{"audit limit max", []string{"audit", "--limit", "10000", "--db", db}, 0, ""},
+		{"audit limit 0", []string{"audit", "--limit", "0", "--db", db}, 2, "--limit must be between 1 and 10000"},
+		{"audit negative limit", []string{"audit", "--limit", "-1", "--db", db}, 2, "--limit must be between 1 and 10000"},
+		{"audit limit too large", []string{"audit", "--limit", "10001", "--db", db}, 2, "--limit must be between 1 and 10000"},
+		{"sessions list blank user", []string{"sessions", "list", "--user", " ", "--db", db}, 2, "--user is required"},
 		{"backup without --to", []string{"backup", "--db", db}, 2, "--to"},
 		{"backup of postgres", []string{"backup", "--to", filepath.Join(dir, "b.db"), "--db", "postgres://h/db", "--secret-file", db}, 2, "pg_dump"},
 		{"backup of a missing file", []string{"backup", "--to", filepath.Join(dir, "b.db"), "--db", filepath.Join(dir, "none.db")}, 1, "none.db"},
@@ -99,7 +110,7 @@ func TestExitCodes(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			_, errOut, code, err := runCLI(t, nil, "", tt.args...)
+			out, errOut, code, err := runCLI(t, nil, "", tt.args...)
 			if code != tt.code {
 				t.Fatalf("latch %q: exit %d (%v), want %d", tt.args, code, err, tt.code)
 			}
@@ -111,6 +122,74 @@ func TestExitCodes(t *testing.T) {
 			}
 			if tt.code == 2 && errOut != "" {
 				t.Errorf("latch %q: usage error also wrote %q to stderr", tt.args, errOut)
+			}
+			if tt.code == 2 && out != "" {
+				t.Errorf("latch %q: usage error wrote %q to stdout", tt.args, out)
+			}
+		})
+	}
+}
+
+// commands lists every command and subcommand.
+var commands = [][]string{
+	{"serve"}, {"migrate"}, {"backup"}, {"audit"}, {"version"},
+	{"users", "create"}, {"users", "list"}, {"users", "disable"}, {"users", "enable"},
+	{"sessions", "list"}, {"sessions", "revoke"},
+	{"keys", "list"}, {"keys", "rotate"},
+	{"clients", "add"}, {"clients", "list"}, {"clients", "remove"},
+}
+
+// A usage error writes nothing to stdout, which may be a file meant for the
+// command's output (latch clients add notes > notes.secret), and its one
+// line goes to stderr; it creates nothing either.
+func TestUsageErrorsWriteNothing(t *testing.T) {
+	var tests [][]string
+	for _, cmd := range commands {
+		name := cmd[len(cmd)-1]
+		tests = append(tests,
+			append(slices.Clone(cmd), "--bogus"),
+			append(slices.Clone(cmd), "--bogus", "notes2"),
+			append(slices.Clone(cmd), "--db"), // flag needs an argument
+			append(slices.Clone(cmd), "--log-level", "loud"),
+		)
+		if name != "version" && name != "serve" {
+			tests = append(tests, append(slices.Clone(cmd), "--print-config"))
+		}
+	}
+	tests = append(tests,
+		[]string{"serve", "--access-token-ttl", "soon"},
+		[]string{"serve", "--print-config", "--log-format", "xml"},
+		[]string{"keys", "rotate", "--activate-in", "x"},
+		[]string{"keys", "rotate", "--activate-in", "-1s"},
+		[]string{"audit", "--limit", "x"},
+		[]string{"audit", "--limit", "0"},
+		[]string{"audit", "--limit", "-1"},
+		[]string{"audit", "--limit", "10001"},
+		[]string{"audit", "--since", "-5h"},
+		[]string{"clients", "add"}, []string{"clients", "remove"},
+		[]string{"users"}, []string{"users", "bogus"}, []string{"users", "--bogus"},
+		[]string{"sessions"}, []string{"keys", "--bogus"}, []string{"clients", "frob"},
+		[]string{"help", "bogus"}, []string{"bogus"}, []string{},
+	)
+	for _, args := range tests {
+		t.Run(strings.Join(args, " "), func(t *testing.T) {
+			dir := t.TempDir()
+			t.Chdir(dir)
+			out, errOut, code, err := runCLI(t, nil, "pw\n", args...)
+			if code != 2 {
+				t.Fatalf("latch %q: exit %d (%v), want 2", args, code, err)
+			}
+			if out != "" {
+				t.Errorf("latch %q: wrote to stdout:\n%s", args, out)
+			}
+			if errOut != "" {
+				t.Errorf("latch %q: wrote to stderr besides the error: %q", args, errOut)
+			}
+			if line := oneLine(err); line == "" || strings.Contains(line, "\n") {
+				t.Errorf("latch %q: error %q, want one line", args, line)
+			}
+			if ents, _ := os.ReadDir(dir); len(ents) > 0 {
+				t.Errorf("latch %q: created %v", args, ents)
 			}
 		})
 	}
@@ -151,5 +230,33 @@ func TestMainProcess(t *testing.T) {
 		} else if !strings.HasPrefix(stdout.String(), "latch ") {
 			t.Errorf("latch version printed %q", stdout.String())
 		}
+	}
+}
+
+// Admin commands that name a user print the email as stored, not the
+// argument as typed: " BOB@example.com " finds and reports bob@example.com.
+func TestAdminEchoesStoredEmail(t *testing.T) {
+	dir := t.TempDir()
+	if _, err := cli(t, dir, "", "migrate"); err != nil {
+		t.Fatal(err)
+	}
+	if out, err := cli(t, dir, "a long enough password\n", "users", "create", "--email", "  bob@example.com\t"); err != nil || !strings.Contains(out, "created user bob@example.com (") {
+		t.Fatalf("users create: %v %q", err, out)
+	}
+	for _, tt := range []struct {
+		args []string
+		want string
+	}{
+		{[]string{"users", "disable", "--email", " bob@example.com "}, "bob@example.com: disabled; every session ended\n"},
+		{[]string{"users", "enable", "--email", " BOB@Example.COM "}, "bob@example.com: enabled\n"},
+		{[]string{"users", "enable", "--email", "bob@example.com"}, "bob@example.com: enabled\n"},
+		{[]string{"sessions", "revoke", "--user", "\tBob@example.com "}, "0 session(s) of bob@example.com revoked\n"},
+	} {
+		t.Run(strings.Join(tt.args, " "), func(t *testing.T) {
+			out, err := cli(t, dir, "", tt.args...)
+			if err != nil || out != tt.want {
+				t.Errorf("latch %q = %q, %v; want %q", tt.args, out, err, tt.want)
+			}
+		})
 	}
 }

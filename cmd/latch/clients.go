@@ -32,10 +32,8 @@ func clientsCmd(ctx context.Context, env *environ, args []string) error {
 	}
 	return dispatch(ctx, env, "clients", args, map[string]subcommand{
 		"add": {usage: "Usage: latch clients add NAME\n\nPrints the new client's secret on stdout, once; only its hash is stored.\n\nFlags:\n",
+			check: needName,
 			run: func(ctx context.Context, a *app, env *environ) error {
-				if err := needName(); err != nil {
-					return err
-				}
 				c, secret, err := a.svc.AddClient(ctx, name)
 				if err != nil {
 					return err
@@ -60,10 +58,8 @@ func clientsCmd(ctx context.Context, env *environ, args []string) error {
 				return nil
 			}},
 		"remove": {usage: "Usage: latch clients remove NAME\n\nFlags:\n",
+			check: needName,
 			run: func(ctx context.Context, a *app, env *environ) error {
-				if err := needName(); err != nil {
-					return err
-				}
 				if err := a.svc.RemoveClient(ctx, name); err != nil {
 					return err
 				}

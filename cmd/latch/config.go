@@ -8,6 +8,7 @@ import (
 	"net/netip"
 	"net/url"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"time"
 
@@ -49,6 +50,9 @@ type Config struct {
 	secretFiles map[string]*string
 	// origin says where each option's value came from (--print-config).
 	origin map[string]string
+	// unparsed marks the options whose LATCH_* or config-file value did
+	// not parse: that error is reported, and finish checks nothing more.
+	unparsed map[string]bool
 
 	// Transport and abuse (hostile-input work).
 	TLSCert        string
@@ -99,10 +103,10 @@ const maxHeaderBytes = 32 << 10
 // documentation: docs/configuration.md's table is generated from them.
 func (c *Config) register(fs *flag.FlagSet) {
 	fs.StringVar(&c.ConfigFile, "config", c.ConfigFile, "read options from this `file` (lines of name = value; see docs/configuration.md); flags and LATCH_* variables override it")
-	fs.StringVar(&c.Addr, "addr", c.Addr, "listen address `host:port`")
+	fs.StringVar(&c.Addr, "addr", c.Addr, "listen address `host:port`: an IP address or host name (empty: every interface) and a port number (0: any free port)")
 	fs.StringVar(&c.DB, "db", c.DB, "SQLite database `file`, or a postgres:// URL (pool size: ?pool_max_conns=N); keep a password out of argv with --db-file")
 	fs.StringVar(&c.SecretFile, "secret-file", c.SecretFile, "`file` holding the installation secret (default: latch.secret beside a SQLite database; created on first start; required with PostgreSQL)")
-	fs.StringVar(&c.Issuer, "issuer", c.Issuer, "token issuer `URL` (iss): the public URL clients use (default: http://ADDR when --addr is loopback; required otherwise)")
+	fs.StringVar(&c.Issuer, "issuer", c.Issuer, "token issuer `URL` (iss): the public URL clients use (default: http://ADDR when --addr is loopback and the database is SQLite; required otherwise: with a non-loopback --addr, and with PostgreSQL, where every node must use the same URL)")
 	fs.StringVar(&c.Audience, "audience", c.Audience, "token audience (aud) (default: the issuer)")
 	fs.DurationVar(&c.AccessTTL, "access-token-ttl", c.AccessTTL, "access token lifetime, 1m to 24h")
 	fs.DurationVar(&c.RefreshGrace, "refresh-reuse-grace", c.RefreshGrace, "window in which the previous refresh token returns the same successor, 0s to 5m")
@@ -182,11 +186,14 @@ func isLoopbackHost(host string) bool {
 func (c *Config) finish() error {
 	var errs []error
 	bad := func(name, format string, args ...any) {
+		if c.unparsed[name] {
+			return
+		}
 		errs = append(errs, fmt.Errorf("--%s: %s", name, fmt.Sprintf(format, args...)))
 	}
-	host, port, err := net.SplitHostPort(c.Addr)
+	host, port, err := splitListenAddr(c.Addr)
 	if err != nil {
-		bad("addr", "must be host:port (%v)", err)
+		bad("addr", "%v", err)
 	}
 	if c.Issuer == "" && err == nil {
 		// The default suits only a server on this machine. Listening on a
@@ -204,7 +211,14 @@ func (c *Config) finish() error {
 		if u, err := url.Parse(c.Issuer); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" ||
 			u.RawQuery != "" || u.Fragment != "" || u.User != nil || strings.HasSuffix(u.Path, "/") {
 			bad("issuer", "must be an absolute http(s) URL without a trailing slash, query or fragment (e.g. https://auth.example.com)")
+		} else if err := checkURLPort(u); err != nil {
+			bad("issuer", "%v", err)
 		}
+	}
+	if c.serving && c.issuerDefaulted && postgres.IsURL(c.DB) {
+		// Nodes listen on different addresses but must mint and accept one
+		// issuer: a default derived from each node's --addr would differ.
+		bad("issuer", "is required with a PostgreSQL database: give every node the same public URL")
 	}
 	if c.Audience == "" {
 		c.audienceDefaulted = true
@@ -238,7 +252,7 @@ func (c *Config) finish() error {
 	if c.RefreshGrace < 0 || c.RefreshGrace > 5*time.Minute {
 		bad("refresh-reuse-grace", "must be between 0s and 5m")
 	}
-	if c.SessionMaxAge < c.AccessTTL {
+	if c.SessionMaxAge < c.AccessTTL && !c.unparsed["access-token-ttl"] {
 		bad("session-max-age", "must be at least the access token TTL")
 	}
 	if c.SessionIdle < 0 || (c.SessionIdle > 0 && c.SessionIdle < 2*time.Minute) {
@@ -253,8 +267,8 @@ func (c *Config) finish() error {
 		bad("shutdown-delay", "must be between 0s and 5m")
 	}
 	if c.MetricsAddr != "" {
-		if _, mport, err := net.SplitHostPort(c.MetricsAddr); err != nil {
-			bad("metrics-addr", "must be host:port (%v)", err)
+		if _, mport, err := splitListenAddr(c.MetricsAddr); err != nil {
+			bad("metrics-addr", "%v", err)
 		} else if c.MetricsAddr == c.Addr && mport != "0" {
 			bad("metrics-addr", "must differ from --addr (leave it empty to serve /metrics on --addr)")
 		}
@@ -265,7 +279,7 @@ func (c *Config) finish() error {
 	if c.ActiveEvery < time.Second {
 		bad("active-sessions-interval", "must be at least 1s")
 	}
-	if c.BenchStateless {
+	if c.BenchStateless && host != "" {
 		if ip := net.ParseIP(host); ip == nil || !ip.IsLoopback() {
 			bad("insecure-bench-stateless", "only allowed with a loopback --addr: it lets revoked tokens through")
 		}
@@ -308,7 +322,7 @@ func (c *Config) finish() error {
 			bad(t.name, "must be between 0s and 10m (exclusive of 0)")
 		}
 	}
-	if c.ReadHeaderTimeout > c.ReadTimeout {
+	if c.ReadHeaderTimeout > c.ReadTimeout && !c.unparsed["read-timeout"] {
 		bad("read-header-timeout", "must not exceed --read-timeout")
 	}
 	if c.LogFormat != "text" && c.LogFormat != "json" {
@@ -320,6 +334,79 @@ func (c *Config) finish() error {
 		bad("log-level", "must be debug, info, warn or error")
 	}
 	return errors.Join(errs...)
+}
+
+// splitListenAddr checks a listen address and splits it. The host is empty
+// (every interface), an IP address or a host name; the port is a number from
+// 0 to 65535 (0: any free port). Service names ("http"), which net.Listen
+// would also take, are refused: they resolve through the host's
+// /etc/services, which minimal containers lack, so the same configuration
+// would start on one machine and not another, and the issuer derived from a
+// loopback --addr must be a URL, whose port is a number.
+func splitListenAddr(addr string) (host, port string, err error) {
+	host, port, err = net.SplitHostPort(addr)
+	if err != nil {
+		return "", "", fmt.Errorf("must be host:port, e.g. 127.0.0.1:8080 or :8080 (%q: %v)", addr, unwrapAddrError(err))
+	}
+	if err := checkPort(port); err != nil {
+		return "", "", fmt.Errorf("%q: %v", addr, err)
+	}
+	if host != "" && !isHostName(host) {
+		if _, err := netip.ParseAddr(host); err != nil {
+			return "", "", fmt.Errorf("%q: host %q is neither an IP address nor a host name", addr, host)
+		}
+	}
+	return host, port, nil
+}
+
+// unwrapAddrError drops the *net.AddrError's repetition of the address.
+func unwrapAddrError(err error) error {
+	if ae, ok := err.(*net.AddrError); ok {
+		return errors.New(ae.Err)
+	}
+	return err
+}
+
+// checkPort accepts a decimal port number, 0 to 65535.
+func checkPort(port string) error {
+	if port == "" || strings.Trim(port, "0123456789") != "" {
+		return fmt.Errorf("port %q is not a number (0 to 65535)", port)
+	}
+	if n, err := strconv.ParseUint(port, 10, 16); err != nil || n > 65535 {
+		return fmt.Errorf("port %s is out of range (0 to 65535)", port)
+	}
+	return nil
+}
+
+// checkURLPort checks the port of a URL, if it has one: url.Parse accepts
+// any digits.
+func checkURLPort(u *url.URL) error {
+	if p := u.Port(); p != "" {
+		return checkPort(p)
+	}
+	return nil
+}
+
+// isHostName reports whether s is a syntactically valid host name as Go's
+// resolver takes it: dot-separated labels of letters, digits, underscores
+// and inner hyphens, at most 63 bytes each and 253 in all. All-numeric
+// names are left to the IP parser.
+func isHostName(s string) bool {
+	s = strings.TrimSuffix(s, ".")
+	if s == "" || len(s) > 253 || strings.Trim(s, "0123456789.") == "" {
+		return false
+	}
+	for label := range strings.SplitSeq(s, ".") {
+		if label == "" || len(label) > 63 || label[0] == '-' || label[len(label)-1] == '-' {
+			return false
+		}
+		for _, r := range label {
+			if !('a' <= r && r <= 'z' || 'A' <= r && r <= 'Z' || '0' <= r && r <= '9' || r == '-' || r == '_') {
+				return false
+			}
+		}
+	}
+	return true
 }
 
 // splitList splits a comma-separated option, dropping empty items.
@@ -365,7 +452,7 @@ func checkOrigin(o string) error {
 	case u.Path != "" || u.RawQuery != "" || u.Fragment != "" || u.User != nil || strings.Contains(u.Host, "*"):
 		return errors.New("an origin has no path, query, user or wildcard")
 	}
-	return nil
+	return checkURLPort(u)
 }
 
 // limits are the abuse limits: latch's defaults, or off for load tests.

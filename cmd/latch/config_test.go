@@ -1,6 +1,7 @@
 package main
 
 import (
+	"context"
 	"errors"
 	"flag"
 	"fmt"
@@ -177,7 +178,7 @@ func TestSecretFromFile(t *testing.T) {
 		{"config key", nil, []string{"--config", writeFile(t, dir, "b.conf", "db-file = "+dbFile+"\n")}, "read from --db-file"},
 	} {
 		t.Run(tt.name, func(t *testing.T) {
-			cfg, err := load(t, tt.env, append(tt.args, "--secret-file", secret)...)
+			cfg, err := load(t, tt.env, append(tt.args, "--secret-file", secret, "--issuer", "https://id.example")...)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -221,13 +222,14 @@ func TestSecretFromFile(t *testing.T) {
 	if strings.Contains(out+errOut, pgPassword) {
 		t.Fatalf("--print-config shows the password:\n%s", out)
 	}
-	// An invalid configuration is printed and refused (exit 2).
+	// An invalid configuration is refused (exit 2), and not printed: the
+	// printout redirected to a file would look usable.
 	out, _, code, err = runCLI(t, map[string]string{"LATCH_DB": url}, "", "serve", "--print-config")
-	if code != 2 || !strings.Contains(err.Error(), "--secret-file") || strings.Contains(out+err.Error(), pgPassword) {
+	if code != 2 || !strings.Contains(err.Error(), "--secret-file") || strings.Contains(err.Error(), pgPassword) || out != "" {
 		t.Errorf("--print-config of a bad config: exit %d, %v\n%s", code, err, out)
 	}
 	// The start-up log line redacts too.
-	cfg, _ = load(t, map[string]string{"LATCH_DB_FILE": dbFile}, "--secret-file", secret)
+	cfg, _ = load(t, map[string]string{"LATCH_DB_FILE": dbFile}, "--secret-file", secret, "--issuer", "https://id.example")
 	if attrs := fmt.Sprint(cfg.redactedAttrs()...); !strings.Contains(attrs, "xxxxx") || strings.Contains(attrs, pgPassword) {
 		t.Errorf("redactedAttrs: %s", attrs)
 	}
@@ -266,5 +268,122 @@ func TestNewOptionsJoinEveryLayer(t *testing.T) {
 	c.printConfig(&b, fs, shared)
 	if !strings.Contains(b.String(), `brand-new`) || !strings.Contains(b.String(), "env LATCH_BRAND_NEW") {
 		t.Errorf("print-config:\n%s", b.String())
+	}
+}
+
+// Listen addresses are checked with the rest of the configuration, before
+// anything is created, and --print-config reports them too: a port out of
+// range must not first show up as a failed listen after latch.secret and
+// the database exist.
+func TestListenAddrs(t *testing.T) {
+	for _, tt := range []struct {
+		args []string
+		want string // in the error; "" for a valid address
+	}{
+		{[]string{"--addr", "127.0.0.1:8080"}, ""},
+		{[]string{"--addr", "127.0.0.1:0"}, ""},
+		{[]string{"--addr", "127.0.0.1:65535"}, ""},
+		{[]string{"--addr", "[::1]:8080"}, ""},
+		{[]string{"--addr", "localhost:8080"}, ""},
+		{[]string{"--addr", "my_host.internal:8080", "--issuer", "https://id.example"}, ""},
+		{[]string{"--addr", ":8080", "--issuer", "https://id.example"}, ""},
+		{[]string{"--addr", "[fe80::1%eth0]:8080", "--issuer", "https://id.example"}, ""},
+		{[]string{"--metrics-addr", "127.0.0.1:9090"}, ""},
+		{[]string{"--issuer", "https://id.example:8443"}, ""},
+		{[]string{"--addr", "127.0.0.1:99999"}, `--addr: "127.0.0.1:99999": port 99999 is out of range`},
+		{[]string{"--addr", "127.0.0.1:65536"}, "--addr: "},
+		{[]string{"--addr", "127.0.0.1:-1"}, "--addr: "},
+		{[]string{"--addr", "127.0.0.1:http"}, `port "http" is not a number`},
+		{[]string{"--addr", "127.0.0.1:"}, "--addr: "},
+		{[]string{"--addr", "127.0.0.1"}, "--addr: must be host:port"},
+		{[]string{"--addr", "::1:8080"}, "--addr: must be host:port"},
+		{[]string{"--addr", "999.0.0.1:8080"}, "neither an IP address nor a host name"},
+		{[]string{"--addr", "bad host:8080"}, "--addr: "},
+		{[]string{"--addr", "-x:8080"}, "--addr: "},
+		{[]string{"--metrics-addr", "127.0.0.1:99999"}, "--metrics-addr: "},
+		{[]string{"--metrics-addr", "9090"}, "--metrics-addr: must be host:port"},
+		{[]string{"--issuer", "https://id.example:99999"}, "--issuer: port 99999"},
+		{[]string{"--cors-origins", "https://app.example:70000"}, "--cors-origins: "},
+		{[]string{"--db", "postgres://latch@127.0.0.1:1/latch", "--secret-file", "s"}, "--issuer: is required with a PostgreSQL database"},
+	} {
+		for _, pc := range []bool{false, true} {
+			args := append([]string{"serve"}, tt.args...)
+			if pc {
+				args = append(args, "--print-config")
+			} else if tt.want == "" {
+				continue // would serve
+			}
+			t.Run(strings.Join(args, " "), func(t *testing.T) {
+				dir := t.TempDir()
+				t.Chdir(dir)
+				// Without the check, serve would start: stop it so the test
+				// fails instead of hanging.
+				ctx, cancel := context.WithTimeout(t.Context(), 5*time.Second)
+				defer cancel()
+				var out syncBuffer
+				err := run(ctx, args, noEnv, strings.NewReader(""), &out, io.Discard)
+				code := exitCode(err)
+				if tt.want == "" {
+					if code != 0 || !strings.Contains(out.String(), "addr") {
+						t.Fatalf("latch %q: exit %d, %v", args, code, err)
+					}
+					return
+				}
+				if code != 2 || !strings.Contains(oneLine(err), tt.want) {
+					t.Fatalf("latch %q: exit %d, %v; want exit 2 and %q", args, code, err, tt.want)
+				}
+				if out.String() != "" {
+					t.Errorf("latch %q: printed %q", args, out.String())
+				}
+				if ents, _ := os.ReadDir(dir); len(ents) > 0 {
+					t.Errorf("latch %q: created %v", args, ents)
+				}
+			})
+		}
+	}
+}
+
+// A value that does not parse is reported once, by its parse error: the
+// option's range check, and the checks of options compared with it, are
+// skipped rather than run on a zero value.
+func TestParseErrorReportedOnce(t *testing.T) {
+	dir := t.TempDir()
+	for _, tt := range []struct {
+		name string
+		env  map[string]string
+		file string
+		want string   // the one error
+		not  []string // options the error must not mention besides
+	}{
+		{"file duration", nil, "addr = 127.0.0.1:8080\n\naccess-token-ttl = soon\n", `:3: invalid value "soon" for --access-token-ttl`, nil},
+		{"env duration", map[string]string{"LATCH_ACCESS_TOKEN_TTL": "banana"}, "", `LATCH_ACCESS_TOKEN_TTL: invalid value "banana"`, nil},
+		{"env bool", map[string]string{"LATCH_NO_CACHE": "maybe"}, "", `LATCH_NO_CACHE: invalid value "maybe"`, nil},
+		{"file bool", nil, "insecure-bench-stateless = maybe\n", `:1: invalid value "maybe" for --insecure-bench-stateless`, nil},
+		{"compared option", map[string]string{"LATCH_READ_TIMEOUT": "x"}, "", `LATCH_READ_TIMEOUT: invalid value "x"`, []string{"read-header-timeout"}},
+		{"compared option, other side", nil, "access-token-ttl = soon\nsession-max-age = 2m\n", `invalid value "soon"`, []string{"session-max-age"}},
+		{"env beats file", map[string]string{"LATCH_SESSION_IDLE_TIMEOUT": "y"}, "session-idle-timeout = 1s\n", `LATCH_SESSION_IDLE_TIMEOUT: invalid value "y"`, nil},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			env := map[string]string{}
+			for k, v := range tt.env {
+				env[k] = v
+			}
+			if tt.file != "" {
+				env["LATCH_CONFIG"] = writeFile(t, dir, strings.ReplaceAll(tt.name, " ", "_")+".conf", tt.file)
+			}
+			_, err := load(t, env)
+			if err == nil {
+				t.Fatalf("load(%v) = nil, want %q", env, tt.want)
+			}
+			msgs := strings.Split(err.Error(), "\n")
+			if len(msgs) != 1 || !strings.Contains(msgs[0], tt.want) {
+				t.Errorf("load(%v) = %q, want only %q", env, msgs, tt.want)
+			}
+			for _, n := range tt.not {
+				if strings.Contains(err.Error(), n) {
+					t.Errorf("load(%v) = %q, mentions %s", env, msgs, n)
+				}
+			}
+		})
 	}
 }

@@ -28,19 +28,25 @@ const (
 // command's own flags, which come from the command line only.
 //
 // --help prints usageText and the flags on stdout and returns flag.ErrHelp.
+// Any other problem writes nothing: stdout may be a file the caller meant
+// for the command's output (latch clients add x > x.secret), and the one
+// line main prints on stderr is the whole report.
 func loadConfig(env *environ, name, usageText string, args []string, extra func(*flag.FlagSet)) (Config, error) {
 	cfg := defaultConfig()
 	fs := flag.NewFlagSet("latch "+name, flag.ContinueOnError)
-	fs.SetOutput(io.Discard) // errors are returned; --help goes to stdout below
+	fs.SetOutput(io.Discard) // errors are returned, not printed
+	// The flag package calls Usage on every parse error, not only on
+	// --help: print it below, for --help alone.
+	fs.Usage = func() {}
 	cfg.register(fs)
 	shared := map[string]bool{}
 	fs.VisitAll(func(f *flag.Flag) { shared[f.Name] = true })
 	if extra != nil {
 		extra(fs)
 	}
-	fs.Usage = func() { printUsage(env.stdout, fs, usageText, shared, name == "serve") }
 	if err := fs.Parse(args); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
+			printUsage(env.stdout, fs, usageText, shared, name == "serve")
 			return cfg, err
 		}
 		return cfg, usagef("%v (see \"latch %s --help\")", err, name)
@@ -48,18 +54,19 @@ func loadConfig(env *environ, name, usageText string, args []string, extra func(
 	if fs.NArg() > 0 {
 		return cfg, usagef("unexpected argument %q (see \"latch %s --help\")", fs.Arg(0), name)
 	}
+	cfg.serving = name == "serve"
 	errs := cfg.layer(fs, shared, env.getenv)
 	if err := cfg.finish(); err != nil {
 		errs = append(errs, err)
 	}
+	if len(errs) > 0 {
+		// Even with --print-config: a printout redirected to a file must not
+		// look like a usable configuration when it is not one.
+		return cfg, &usageError{errors.Join(errs...)}
+	}
 	if f := fs.Lookup("print-config"); f != nil && f.Value.String() == "true" {
 		cfg.printConfig(env.stdout, fs, shared)
-		if len(errs) == 0 {
-			return cfg, errConfigPrinted
-		}
-	}
-	if len(errs) > 0 {
-		return cfg, &usageError{errors.Join(errs...)}
+		return cfg, errConfigPrinted
 	}
 	return cfg, nil
 }
@@ -79,6 +86,21 @@ func (c *Config) layer(fs *flag.FlagSet, shared map[string]bool, getenv func(str
 		}
 	})
 	var errs []error
+	c.unparsed = map[string]bool{}
+	// set is fs.Set, but a value that does not parse leaves the option as
+	// it was (the flag package stores the zero value first) and marks it,
+	// so finish checks neither it nor what depends on it: the parse error
+	// is the one report.
+	set := func(name, value string) error {
+		f := fs.Lookup(name)
+		old := f.Value.String()
+		err := fs.Set(name, value)
+		if err != nil {
+			f.Value.Set(old)
+			c.unparsed[name] = true
+		}
+		return err
+	}
 	if rank["config"] < rankFlag {
 		if v := getenv(envName("config")); v != "" {
 			c.ConfigFile, c.origin["config"], rank["config"] = v, "env "+envName("config"), rankEnv
@@ -96,14 +118,14 @@ func (c *Config) layer(fs *flag.FlagSet, shared map[string]bool, getenv func(str
 			return
 		}
 		if v := getenv(envName(f.Name)); v != "" {
-			if err := fs.Set(f.Name, v); err != nil {
+			if err := set(f.Name, v); err != nil {
 				errs = append(errs, fmt.Errorf("%s: %s", envName(f.Name), setError(f.Name, v, err)))
 			}
 			c.origin[f.Name], rank[f.Name] = "env "+envName(f.Name), rankEnv
 			return
 		}
 		if e, ok := file[f.Name]; ok {
-			if err := fs.Set(f.Name, e.value); err != nil {
+			if err := set(f.Name, e.value); err != nil {
 				errs = append(errs, fmt.Errorf("%s:%d: %s", c.ConfigFile, e.line, setError(f.Name, e.value, err)))
 			}
 			c.origin[f.Name], rank[f.Name] = fmt.Sprintf("file %s:%d", c.ConfigFile, e.line), rankFile
@@ -129,7 +151,7 @@ func (c *Config) layer(fs *flag.FlagSet, shared map[string]bool, getenv func(str
 			errs = append(errs, fmt.Errorf("--%s: %s is empty", twin, path))
 			continue
 		}
-		if err := fs.Set(name, v); err != nil {
+		if err := set(name, v); err != nil {
 			// Never echo the value: it is a secret.
 			errs = append(errs, fmt.Errorf("--%s: %s does not hold a valid --%s", twin, path, name))
 			continue

@@ -15,7 +15,6 @@ import (
 
 	"github.com/latchauth/latch"
 	"github.com/latchauth/latch/internal/metrics"
-	"github.com/latchauth/latch/postgres"
 	"github.com/latchauth/latch/server"
 )
 
@@ -55,11 +54,6 @@ func serve(ctx context.Context, env *environ, args []string) error {
 	}
 	if err != nil {
 		return err
-	}
-	if postgres.IsURL(cfg.DB) && cfg.issuerDefaulted {
-		// Nodes listen on different addresses but must mint and accept one
-		// issuer: a default derived from each node's --addr would differ.
-		return usagef("--issuer: is required with a PostgreSQL database: give every node the same public URL")
 	}
 	logger := newLogger(env.stderr, cfg)
 	logger.Info("configuration", cfg.redactedAttrs()...)
