@@ -115,6 +115,13 @@ func serve(ctx context.Context, env *environ, args []string) error {
 	if cfg.NoRateLimits {
 		logger.Warn("LOAD-TEST MODE: brute-force and abuse limits are off")
 	}
+	for _, p := range cfg.trustedProxies {
+		if p.Bits() == 0 {
+			// Every peer is then a proxy: any client names its own
+			// address in X-Forwarded-For and escapes the per-address limits.
+			logger.Warn("--trusted-proxies trusts every address: any client can choose the address latch sees (and limits); list only your proxies", "prefix", p.String())
+		}
+	}
 
 	// Background work ends before the store closes (the deferred a.Close).
 	bg, stopBG := context.WithCancel(context.Background())

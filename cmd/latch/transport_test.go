@@ -245,3 +245,27 @@ func TestConfigTransportOptions(t *testing.T) {
 		t.Errorf("a valid origin was reported: %v", err)
 	}
 }
+
+// Trusting every address as a proxy lets any client choose the address
+// latch sees: allowed (a private network may have nothing else), but said
+// at start, once per such prefix; narrower prefixes say nothing.
+func TestTrustEveryoneWarns(t *testing.T) {
+	const warning = "--trusted-proxies trusts every address"
+	for _, tc := range []struct {
+		proxies string
+		warns   int
+	}{
+		{"0.0.0.0/0", 1},
+		{"::/0, 10.0.0.0/8", 1},
+		{"0.0.0.0/0,::/0", 2},
+		{"10.0.0.0/8, 127.0.0.1", 0},
+	} {
+		t.Run(tc.proxies, func(t *testing.T) {
+			_, logs, stop := startServe(t, t.TempDir(), "--trusted-proxies", tc.proxies)
+			stop()
+			if got := strings.Count(logs.String(), warning); got != tc.warns {
+				t.Errorf("%d warnings, want %d:\n%s", got, tc.warns, logs)
+			}
+		})
+	}
+}
