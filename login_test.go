@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/latchauth/latch"
 	"github.com/latchauth/latch/internal/latchtest"
@@ -39,6 +40,9 @@ func TestSignupValidation(t *testing.T) {
 		{"underscore in domain", "a@x_y.example", "a fine long passphrase", latch.CodeValidationFailed, "email"},
 		{"bad punycode", "a@xn--zz.example", "a fine long passphrase", latch.CodeValidationFailed, "email"},
 		{"one-dot leader for a dot", "bob@ex\u2024ample.com", "a fine long passphrase", latch.CodeValidationFailed, "email"},
+		{"label over 63 bytes", "a@" + strings.Repeat("a", 64) + ".example", "a fine long passphrase", latch.CodeValidationFailed, "email"},
+		{"label over 63 bytes in punycode", "a@" + strings.Repeat("ü", 62) + ".example", "a fine long passphrase", latch.CodeValidationFailed, "email"},
+		{"ok label of 63 bytes", "a@" + strings.Repeat("a", 63) + ".example", "a fine long passphrase", "", ""},
 		{"ok punycode domain", "a@xn--bcher-kva.example", "a fine long passphrase", "", ""},
 		{"too long email", strings.Repeat("a", 250) + "@example.com", "12345678", latch.CodeValidationFailed, "email"},
 		{"local part over 64", strings.Repeat("a", 65) + "@example.com", "12345678", latch.CodeValidationFailed, "email"},
@@ -267,5 +271,31 @@ func TestEmailDomainSpellingsAreOneAccount(t *testing.T) {
 	// A domain's letters keep the case they were typed in.
 	if g := signup(t, env, "Carol@Example.ORG"); g.User.Email != "Carol@Example.ORG" {
 		t.Errorf("stored email = %q, want the case as typed", g.User.Email)
+	}
+}
+
+// Mapping an internationalised domain takes time quadratic in a label's
+// length: an address far over the 254-byte limit is refused without it, in
+// the time a normal one takes, at login and at sign-up alike.
+func TestHugeEmailDomainRefusedCheaply(t *testing.T) {
+	env := latchtest.New(t, latchtest.Options{})
+	var b strings.Builder
+	for i := range 21500 {
+		b.WriteRune(rune(0x4e00 + i))
+	}
+	email := "a@" + b.String() + ".example"
+	for name, call := range map[string]func() error{
+		"signup": func() error { _, err := env.Service.Signup(t.Context(), email, testPassword, laptop); return err },
+		"login":  func() error { _, err := env.Service.Login(t.Context(), email, testPassword, laptop); return err },
+	} {
+		start := time.Now()
+		err := call()
+		if codeOf(err) != latch.CodeValidationFailed {
+			t.Errorf("%s: %v, want validation_failed", name, err)
+		}
+		// Mapping it took seconds; refusing it takes about a millisecond.
+		if d := time.Since(start); d > 250*time.Millisecond {
+			t.Errorf("%s took %v", name, d)
+		}
 	}
 }

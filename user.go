@@ -62,7 +62,11 @@ const (
 // addresses: only verifying the address could tell them apart.
 func NormalizeEmail(email string) (display, key string) {
 	display = norm.NFC.String(strings.TrimSpace(email))
-	if at := strings.LastIndexByte(display, '@'); at >= 0 {
+	// Mapping a domain costs time quadratic in a label's length; no
+	// address is longer than maxEmailBytes, so a longer one (refused later)
+	// is not mapped at all. The margin lets a fullwidth-typed address,
+	// three bytes a letter, shrink to its plain length first.
+	if at := strings.LastIndexByte(display, '@'); at >= 0 && len(display)-at <= 4*maxEmailBytes {
 		// Case is kept as typed: it means nothing in a domain.
 		if domain, err := emailDomain(display[at+1:]); err == nil && !strings.EqualFold(domain, display[at+1:]) {
 			display = display[:at+1] + domain
@@ -71,15 +75,22 @@ func NormalizeEmail(email string) (display, key string) {
 	return display, strings.ToLower(norm.NFKC.String(display))
 }
 
+// domainProfile is idna.Lookup (UTS #46 lookup mapping, STD3 rules,
+// hyphen, joiner and bidi checks) plus the DNS lengths: labels of 1 to 63
+// bytes and a name of at most 253, counted in the punycode form.
+var domainProfile = idna.New(idna.MapForLookup(), idna.Transitional(false), idna.BidiRule(),
+	idna.CheckHyphens(true), idna.CheckJoiners(true), idna.VerifyDNSLength(true))
+
 // emailDomain returns the canonical Unicode form of an address's domain,
 // or an error if DNS could not look it up (STD3 rules: letters, digits and
-// inner hyphens in each label; valid punycode and bidirectional text).
+// inner hyphens in each label; valid punycode and bidirectional text; DNS
+// lengths).
 func emailDomain(domain string) (string, error) {
-	ascii, err := idna.Lookup.ToASCII(domain)
+	ascii, err := domainProfile.ToASCII(domain)
 	if err != nil {
 		return "", err
 	}
-	return idna.Lookup.ToUnicode(ascii)
+	return domainProfile.ToUnicode(ascii)
 }
 
 // validateEmail checks an already-trimmed address: one bare addr-spec, no
