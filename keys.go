@@ -5,6 +5,7 @@ import (
 	"crypto/ed25519"
 	"errors"
 	"fmt"
+	"slices"
 	"time"
 
 	"github.com/latchauth/latch/token"
@@ -144,24 +145,47 @@ func (s *Service) createKey(ctx context.Context, now time.Time) (*token.Key, err
 // max-age=60), so by then every node and every such verifier has it.
 const DefaultKeyPrepublish = KeyPropagation + time.Minute
 
+// MaxKeyPrepublish bounds RotateKey's pre-publication: enough to schedule
+// a rotation, not enough for a typo to leave a key pending for years.
+const MaxKeyPrepublish = 24 * time.Hour
+
+// keyClockMargin is how far ahead of this clock a key may be dated and
+// still be signing on a node whose clock is ahead (clocks are kept in
+// sync far more closely).
+const keyClockMargin = 10 * time.Second
+
 // RotateKey adds a new signing key. It is published (JWKS) and verifies at
 // once, and signs from prepublish later on every node (its CreatedAt is
 // that instant); zero makes it sign at once, for a rotation that cannot
 // wait. Tokens signed by the previous key stay valid until they expire.
+//
+// Keys sign in the order of their CreatedAt, so a key still pending from
+// an earlier rotation keeps its own date: with prepublish zero the new key
+// signs now and the pending one takes over at its time.
 func (s *Service) RotateKey(ctx context.Context, prepublish time.Duration) (*token.Key, error) {
-	if prepublish < 0 {
-		return nil, errors.New("rotate key: negative pre-publication")
+	if prepublish < 0 || prepublish > MaxKeyPrepublish {
+		return nil, fmt.Errorf("rotate key: pre-publication must be between 0 and %v", MaxKeyPrepublish)
 	}
-	at := s.now().Add(prepublish)
-	// Keys are ordered by CreatedAt: the new key must be strictly the
-	// newest even if this clock is behind the node that made the last one
-	// (or both fall in one millisecond), or the rotation would not take.
+	now := s.now()
+	at := now.Add(prepublish)
+	// The new key must be strictly newer than the key signing now, even if
+	// this clock is behind the node that made that one (or both fall in
+	// one millisecond), or it would never sign.
 	stored, err := s.store.SigningKeys(ctx)
 	if err != nil {
 		return nil, fmt.Errorf("load signing keys: %w", err)
 	}
-	if len(stored) > 0 && !at.After(stored[0].CreatedAt) {
-		at = stored[0].CreatedAt.Add(time.Millisecond)
+	for _, k := range stored {
+		if k.RetiredAt.IsZero() && !k.CreatedAt.After(now.Add(keyClockMargin)) && !at.After(k.CreatedAt) {
+			at = k.CreatedAt.Add(time.Millisecond)
+		}
+	}
+	// No two keys share a date: which would sign would be a guess.
+	for taken := true; taken; {
+		taken = slices.ContainsFunc(stored, func(k *StoredKey) bool { return k.CreatedAt.Equal(at) })
+		if taken {
+			at = at.Add(time.Millisecond)
+		}
 	}
 	k, err := s.createKey(ctx, at)
 	if err != nil {

@@ -252,13 +252,15 @@ func TestKeyPrepublication(t *testing.T) {
 	}
 }
 
-// A rotation made while another key is still pending signs after it (keys
-// sign in the order they were added), and one that cannot wait
-// (--activate-in 0) signs at once.
+// A rotation that cannot wait (--activate-in 0) signs at once even while
+// an earlier rotation's key is pending; the pending key keeps its date and
+// takes over then. Rotations in one instant get distinct dates, and the
+// pre-publication is bounded.
 func TestKeyRotateOrder(t *testing.T) {
 	a := latchtest.New(t, latchtest.Options{})
 	g := signup(t, a, "order@example.com")
 	k1 := kidOf(t, g.AccessToken)
+	a.Clock.Advance(time.Second)
 	k2, err := a.Service.RotateKey(t.Context(), time.Minute)
 	if err != nil {
 		t.Fatal(err)
@@ -267,19 +269,35 @@ func TestKeyRotateOrder(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if !k3.CreatedAt.After(k2.CreatedAt) {
-		t.Fatalf("the later rotation signs from %v, before the pending key's %v", k3.CreatedAt, k2.CreatedAt)
+	if !k3.CreatedAt.Equal(a.Clock.Now()) {
+		t.Fatalf("the immediate rotation signs from %v, want now (%v)", k3.CreatedAt, a.Clock.Now())
 	}
-	assertKeys(t, a.Service, "pending", "pending", "signing")
-	if kid := kidOf(t, login(t, a, "order@example.com", laptop).AccessToken); kid != k1 {
-		t.Fatalf("signed with %s, want %s until the first pending key's time", kid, k1)
-	}
-	a.Clock.Set(k3.CreatedAt)
+	assertKeys(t, a.Service, "pending", "signing", "verifying")
 	if kid := kidOf(t, login(t, a, "order@example.com", laptop).AccessToken); kid != k3.ID {
-		t.Fatalf("signed with %s, want %s", kid, k3.ID)
+		t.Fatalf("signed with %s, want the immediate key %s (not %s)", kid, k3.ID, k1)
 	}
-	if _, err := a.Service.RotateKey(t.Context(), -time.Second); err == nil {
-		t.Fatal("a negative pre-publication was accepted")
+	a.Clock.Set(k2.CreatedAt)
+	if kid := kidOf(t, login(t, a, "order@example.com", laptop).AccessToken); kid != k2.ID {
+		t.Fatalf("at the pending key's time signed with %s, want %s", kid, k2.ID)
+	}
+	assertKeys(t, a.Service, "signing", "verifying", "verifying")
+
+	// Two rotations in one instant with one pre-publication: distinct dates.
+	k4, err := a.Service.RotateKey(t.Context(), time.Minute)
+	if err != nil {
+		t.Fatal(err)
+	}
+	k5, err := a.Service.RotateKey(t.Context(), time.Minute)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !k5.CreatedAt.After(k4.CreatedAt) {
+		t.Fatalf("two rotations share the date %v", k4.CreatedAt)
+	}
+	for _, d := range []time.Duration{-time.Second, latch.MaxKeyPrepublish + time.Millisecond, 1000000 * time.Hour} {
+		if _, err := a.Service.RotateKey(t.Context(), d); err == nil {
+			t.Errorf("a pre-publication of %v was accepted", d)
+		}
 	}
 
 	// Immediate rotation with nothing pending: signs at once.

@@ -254,7 +254,9 @@ every server signs with it from --activate-in later: by then every node has
 re-read its keys (within 5 minutes) and every verifier that honours the JWKS's
 max-age (60s) has it, so no valid token meets an unknown key. Use
 --activate-in 0 when the current key must stop signing at once (suspected
-compromise); tokens it signed stay valid until they expire.
+compromise); tokens it signed stay valid until they expire. A key still
+pending from an earlier rotation keeps its date and signs from then on.
+At most 24h.
 
 Flags:
 `
@@ -280,8 +282,8 @@ func keysCmd(ctx context.Context, env *environ, args []string) error {
 				fs.DurationVar(&activateIn, "activate-in", activateIn, "publish the key now and sign with it from this `duration` later (0: at once)")
 			},
 			check: func() error {
-				if activateIn < 0 {
-					return usagef("--activate-in must not be negative")
+				if activateIn < 0 || activateIn > latch.MaxKeyPrepublish {
+					return usagef("--activate-in must be between 0 and %v", latch.MaxKeyPrepublish)
 				}
 				return nil
 			},

@@ -167,8 +167,10 @@ func TestKeysRotateReachesRunningServer(t *testing.T) {
 		t.Fatalf("signup = %d %v", code, m)
 	}
 	old := m["access_token"].(string)
-	if _, err := cli(t, dir, "", "keys", "rotate", "--activate-in", "-1s"); exitCode(err) != 2 || !strings.Contains(err.Error(), "--activate-in") {
-		t.Fatalf("keys rotate --activate-in -1s: exit %d, %v", exitCode(err), err)
+	for _, bad := range []string{"-1s", "24h0m1s", "1000000h", "soon"} {
+		if out, err := cli(t, dir, "", "keys", "rotate", "--activate-in", bad); exitCode(err) != 2 || !strings.Contains(err.Error(), "activate-in") || out != "" {
+			t.Fatalf("keys rotate --activate-in %s: exit %d, %v, stdout %q", bad, exitCode(err), err, out)
+		}
 	}
 	const activateIn = 4 * time.Second
 	rotated := time.Now()
