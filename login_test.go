@@ -61,6 +61,12 @@ func TestSignupValidation(t *testing.T) {
 		{"seven shown, many spaces", "sp7@example.com", "  a b c d e f g  ", latch.CodeValidationFailed, "password"},
 		{"eight zero-width spaces", "zw@example.com", strings.Repeat("\u200b", 8), latch.CodeValidationFailed, "password"},
 		{"zero-width padding", "zw2@example.com", "abcdefg\u200b\u200b\u200b", latch.CodeValidationFailed, "password"},
+		{"eight Hangul fillers", "hf@example.com", strings.Repeat("\u3164", 8), latch.CodeValidationFailed, "password"},
+		{"eight Hangul choseong fillers", "hf2@example.com", strings.Repeat("\u115f", 8), latch.CodeValidationFailed, "password"},
+		{"eight variation selectors", "vs@example.com", strings.Repeat("\ufe0f", 8), latch.CodeValidationFailed, "password"},
+		{"eight grapheme joiners", "cgj@example.com", strings.Repeat("\u034f", 8), latch.CodeValidationFailed, "password"},
+		{"eight braille blanks", "bb@example.com", strings.Repeat("\u2800", 8), latch.CodeValidationFailed, "password"},
+		{"ok combining marks count (NIST: code points)", "cm@example.com", "नमस्ते दुनिया", "", ""},
 		{"eight NULs", "nul@example.com", strings.Repeat("\x00", 8), latch.CodeValidationFailed, "password"},
 		{"NUL inside", "nul2@example.com", "good pass\x00word", latch.CodeValidationFailed, "password"},
 		{"newline inside", "nl@example.com", "good pass\nword", latch.CodeValidationFailed, "password"},
@@ -69,9 +75,10 @@ func TestSignupValidation(t *testing.T) {
 		{"C1 control", "c1@example.com", "good password\u0085", latch.CodeValidationFailed, "password"},
 		{"common after normalising", "common5@example.com", "ｐａｓｓｗｏｒｄ１", latch.CodeValidationFailed, "password"},
 	}
-	for _, tt := range tests {
+	for i, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			_, err := env.Service.Signup(t.Context(), tt.email, tt.password, laptop)
+			// An address per case: the sign-up limit per client is not under test.
+			_, err := env.Service.Signup(t.Context(), tt.email, tt.password, dev(fmt.Sprintf("198.51.100.%d", i)))
 			if got := codeOf(err); got != tt.wantCode {
 				t.Fatalf("Signup(%q) = %v, want code %q", tt.email, err, tt.wantCode)
 			}

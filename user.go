@@ -153,6 +153,8 @@ func validatePassword(field, password string) *Error {
 		return &Error{Kind: KindInvalid, Code: CodeValidationFailed, Field: field, Message: msg}
 	}
 	switch {
+	case password == "":
+		return bad(field + " is required")
 	case len(password) > MaxPasswordBytes:
 		return bad("password must be at most 1024 bytes")
 	case !utf8.ValidString(password):
@@ -171,12 +173,15 @@ func validatePassword(field, password string) *Error {
 	return nil
 }
 
-// visibleChars counts the characters of s that are neither white space nor
-// invisible formatting characters.
+// visibleChars counts the code points of s (NIST SP 800-63B counts each
+// as one character) that show: not white space, not a blank that renders
+// as nothing (the braille pattern blank), and not one Unicode marks
+// default-ignorable (format characters such as the zero-width space,
+// variation selectors, Hangul fillers, the combining grapheme joiner).
 func visibleChars(s string) int {
 	n := 0
 	for _, r := range s {
-		if !unicode.IsSpace(r) && !unicode.Is(unicode.Cf, r) {
+		if !unicode.IsSpace(r) && r != '\u2800' && !unicode.In(r, unicode.Cf, unicode.Other_Default_Ignorable_Code_Point, unicode.Variation_Selector) {
 			n++
 		}
 	}

@@ -62,6 +62,7 @@ func TestBadInput(t *testing.T) {
 		{"missing email", "POST", "/v1/signup", `{"password":"12345678"}`, nil, 422, "validation_failed", "email"},
 		{"common password", "POST", "/v1/signup", `{"email":"new@example.com","password":"Iloveyou1"}`, nil, 422, "validation_failed", "password"},
 		{"common new password", "POST", "/v1/password", `{"current_password":"` + testPassword + `","new_password":"Trustno1"}`, []string{bearer(at)}, 422, "validation_failed", "new_password"},
+		{"missing new password", "POST", "/v1/password", `{"current_password":"not the password"}`, []string{bearer(at)}, 422, "validation_failed", "new_password"},
 		{"wrong current password", "POST", "/v1/password", `{"current_password":"not the password","new_password":"a brand new passphrase"}`, []string{bearer(at)}, 401, "invalid_credentials", "current_password"},
 		{"taken email", "POST", "/v1/signup", `{"email":"EXISTS@example.com","password":"58213907"}`, nil, 409, "email_taken", "email"},
 		{"bad login", "POST", "/v1/login", `{"email":"exists@example.com","password":"wrong wrong"}`, nil, 401, "invalid_credentials", ""},
