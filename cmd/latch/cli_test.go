@@ -1,9 +1,11 @@
 package main
 
 import (
+	"flag"
 	"os"
 	"os/exec"
 	"path/filepath"
+	"regexp"
 	"slices"
 	"strings"
 	"testing"
@@ -258,5 +260,51 @@ func TestAdminEchoesStoredEmail(t *testing.T) {
 				t.Errorf("latch %q = %q, %v; want %q", tt.args, out, err, tt.want)
 			}
 		})
+	}
+}
+
+// placeholderRE is what a flag's value placeholder may be in help output:
+// a lower-case word (file, email, duration, the flag package's string and
+// int), an upper-case abbreviation, plural or not (URL, CIDRs, N), or
+// host:port. The flag package takes the first back-quoted word of a usage
+// string as the placeholder, so back quotes used for anything else (a
+// command to run) show up here as a placeholder like "latch keys rotate".
+var placeholderRE = regexp.MustCompile(`^(?:[a-z]+|[A-Z]+s?|host:port)$`)
+
+// Every flag of every command shows a value placeholder that names a value.
+// The flags come from the --help output, whose placeholders are what
+// flag.UnquoteUsage returns, so the subcommands' own flags are covered too.
+func TestFlagPlaceholders(t *testing.T) {
+	flagLine := regexp.MustCompile(`(?m)^  -([a-z0-9-]+)(?: ([^\t\n]*))?(?:\t|\n|$)`)
+	seen := map[string]bool{}
+	for _, cmd := range commands {
+		out, _, code, err := runCLI(t, nil, "", append(slices.Clone(cmd), "--help")...)
+		if code != 0 {
+			t.Fatalf("latch %q --help: exit %d, %v", cmd, code, err)
+		}
+		for _, m := range flagLine.FindAllStringSubmatch(out, -1) {
+			name, ph := m[1], m[2]
+			seen[name] = true
+			if ph != "" && !placeholderRE.MatchString(ph) {
+				t.Errorf("latch %s --help: -%s %s: placeholder %q is not a value name", strings.Join(cmd, " "), name, ph, ph)
+			}
+		}
+	}
+	// The shared options directly, as docs/configuration.md renders them.
+	c := defaultConfig()
+	fs := flag.NewFlagSet("", flag.ContinueOnError)
+	c.register(fs)
+	fs.VisitAll(func(f *flag.Flag) {
+		if !seen[f.Name] {
+			t.Errorf("-%s is in no command's --help", f.Name)
+		}
+		if ph, _ := flag.UnquoteUsage(f); ph != "" && !placeholderRE.MatchString(ph) {
+			t.Errorf("UnquoteUsage(-%s) = %q, not a value name", f.Name, ph)
+		}
+	})
+	for _, name := range []string{"email", "user", "session", "to", "since", "limit", "activate-in", "print-config"} {
+		if !seen[name] {
+			t.Errorf("-%s is in no command's --help", name)
+		}
 	}
 }
