@@ -1,6 +1,7 @@
 package main
 
 import (
+	"bufio"
 	"context"
 	"errors"
 	"flag"
@@ -86,7 +87,7 @@ func ts(t time.Time) string {
 
 const usersUsage = `Usage: latch users <create|list|disable|enable> [flags]
 
-  create --email EMAIL   create a user; the password is read from stdin
+  create --email EMAIL   create a user; the password is the first line of stdin
   list                   list users
   disable --email EMAIL  disable a user and end all their sessions at once
   enable --email EMAIL   allow a disabled user to sign in again
@@ -121,7 +122,7 @@ func usersCmd(ctx context.Context, env *environ, args []string) error {
 		}
 	}
 	return dispatch(ctx, env, "users", args, map[string]subcommand{
-		"create": {usage: "Usage: latch users create --email EMAIL < password-file\n\nReads the password from the first line of stdin, never from argv.\n\nFlags:\n", flags: emailFlag,
+		"create": {usage: "Usage: latch users create --email EMAIL < password-file\n\nReads the password from the first line of stdin, never from argv: up to a\nnewline (LF or CRLF), after the UTF-8 byte-order mark a file may start with.\nThe rest of stdin is ignored.\n\nFlags:\n", flags: emailFlag,
 			check: func() (err error) {
 				if err := needEmail(); err != nil {
 					return err
@@ -155,19 +156,31 @@ func usersCmd(ctx context.Context, env *environ, args []string) error {
 	}, usersUsage)
 }
 
-// readPassword reads one line from r, so a password never appears in argv
-// (visible to every user through ps) or in shell history.
+// readPassword reads the first line of r, so a password never appears in
+// argv (visible to every user through ps) or in shell history. The line
+// ends at "\n" or "\r\n", and what follows is ignored. A leading UTF-8
+// byte-order mark is dropped: Notepad starts files with one, and the user
+// could never type it when signing in.
 func readPassword(r io.Reader) (string, error) {
-	b, err := io.ReadAll(io.LimitReader(r, latch.MaxPasswordBytes+2))
-	if err != nil {
+	// Long enough for the longest valid password with a mark and "\r\n",
+	// plus a byte: a longer line is returned longer than MaxPasswordBytes,
+	// for validation to refuse, never cut to a length that passes.
+	const maxLine = len(bom) + latch.MaxPasswordBytes + len("\r\n") + 1
+	line, err := bufio.NewReader(io.LimitReader(r, int64(maxLine))).ReadString('\n')
+	if err != nil && err != io.EOF {
 		return "", fmt.Errorf("read password from stdin: %w", err)
 	}
-	pw := strings.TrimRight(string(b), "\r\n")
-	if pw == "" {
-		return "", usagef("no password on stdin")
+	line = strings.TrimPrefix(line, bom)
+	line = strings.TrimSuffix(line, "\n")
+	line = strings.TrimSuffix(line, "\r")
+	if line == "" {
+		return "", usagef("no password on the first line of stdin (latch users create --email EMAIL < password-file)")
 	}
-	return pw, nil
+	return line, nil
 }
+
+// bom is the UTF-8 encoding of the byte-order mark, U+FEFF.
+const bom = "\ufeff"
 
 // ---- sessions ----
 
