@@ -32,7 +32,7 @@ type subcommand struct {
 // next request.
 func dispatch(ctx context.Context, env *environ, group string, args []string, subs map[string]subcommand, groupUsage string) error {
 	if len(args) == 0 {
-		return usagef("latch %s: no subcommand given (see \"latch %s --help\")", group, group)
+		return usagef("no %s subcommand given (see \"latch %s --help\")", group, group)
 	}
 	if isHelp(args[0]) {
 		fmt.Fprint(env.stdout, groupUsage)
@@ -40,7 +40,7 @@ func dispatch(ctx context.Context, env *environ, group string, args []string, su
 	}
 	sub, ok := subs[args[0]]
 	if !ok {
-		return usagef("latch %s: unknown subcommand %q (see \"latch %s --help\")", group, args[0], group)
+		return usagef("unknown %s subcommand %q (see \"latch %s --help\")", group, args[0], group)
 	}
 	cfg, err := loadConfig(env, group+" "+args[0], sub.usage, args[1:], sub.flags)
 	if errors.Is(err, flag.ErrHelp) {
@@ -341,9 +341,9 @@ func auditCmd(ctx context.Context, env *environ, args []string) error {
 	}
 	switch {
 	case since < 0:
-		return usagef("latch audit: --since must not be negative (0: no time limit)")
+		return usagef("--since must not be negative (0: no time limit)")
 	case limit < 1 || limit > maxAuditLimit:
-		return usagef("latch audit: --limit must be between 1 and %d", maxAuditLimit)
+		return usagef("--limit must be between 1 and %d", maxAuditLimit)
 	}
 	a, err := openAdminApp(ctx, cfg, adminLogger(env, cfg))
 	if err != nil {
