@@ -72,9 +72,8 @@ func (s *Service) clientStore() (ClientStore, error) {
 // AddClient registers a client and returns its secret, which exists only in
 // this return value: store it now.
 func (s *Service) AddClient(ctx context.Context, name string) (*Client, string, error) {
-	if !clientNameRE.MatchString(name) {
-		return nil, "", &Error{Kind: KindInvalid, Code: CodeValidationFailed, Field: "name",
-			Message: "a client name is 1 to 63 lowercase letters, digits, '.', '_' or '-', starting with a letter or digit"}
+	if err := ValidateClientName(name); err != nil {
+		return nil, "", err
 	}
 	cs, err := s.clientStore()
 	if err != nil {
@@ -93,6 +92,18 @@ func (s *Service) AddClient(ctx context.Context, name string) (*Client, string, 
 	}
 	s.audit(ctx, &AuditEvent{At: c.CreatedAt, Type: AuditClientAdded, Outcome: "ok", Detail: "client " + name})
 	return c, clientSecretPrefix + base64.RawURLEncoding.EncodeToString(raw), nil
+}
+
+// ValidateClientName returns a validation_failed [*Error] unless AddClient
+// accepts name as a new client's name, so a caller can check a name before
+// it has a Service (latch clients add checks it before opening the
+// database).
+func ValidateClientName(name string) error {
+	if !clientNameRE.MatchString(name) {
+		return &Error{Kind: KindInvalid, Code: CodeValidationFailed, Field: "name",
+			Message: "a client name is 1 to 63 lowercase letters, digits, '.', '_' or '-', starting with a letter or digit"}
+	}
+	return nil
 }
 
 // Clients lists every client.

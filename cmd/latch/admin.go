@@ -1,6 +1,7 @@
 package main
 
 import (
+	"bufio"
 	"context"
 	"errors"
 	"flag"
@@ -31,7 +32,7 @@ type subcommand struct {
 // next request.
 func dispatch(ctx context.Context, env *environ, group string, args []string, subs map[string]subcommand, groupUsage string) error {
 	if len(args) == 0 {
-		return usagef("latch %s: no subcommand given (see \"latch %s --help\")", group, group)
+		return usagef("no %s subcommand given (see \"latch %s --help\")", group, group)
 	}
 	if isHelp(args[0]) {
 		fmt.Fprint(env.stdout, groupUsage)
@@ -39,7 +40,7 @@ func dispatch(ctx context.Context, env *environ, group string, args []string, su
 	}
 	sub, ok := subs[args[0]]
 	if !ok {
-		return usagef("latch %s: unknown subcommand %q (see \"latch %s --help\")", group, args[0], group)
+		return usagef("unknown %s subcommand %q (see \"latch %s --help\")", group, args[0], group)
 	}
 	cfg, err := loadConfig(env, group+" "+args[0], sub.usage, args[1:], sub.flags)
 	if errors.Is(err, flag.ErrHelp) {
@@ -86,7 +87,7 @@ func ts(t time.Time) string {
 
 const usersUsage = `Usage: latch users <create|list|disable|enable> [flags]
 
-  create --email EMAIL   create a user; the password is read from stdin
+  create --email EMAIL   create a user; the password is the first line of stdin
   list                   list users
   disable --email EMAIL  disable a user and end all their sessions at once
   enable --email EMAIL   allow a disabled user to sign in again
@@ -121,7 +122,7 @@ func usersCmd(ctx context.Context, env *environ, args []string) error {
 		}
 	}
 	return dispatch(ctx, env, "users", args, map[string]subcommand{
-		"create": {usage: "Usage: latch users create --email EMAIL < password-file\n\nReads the password from the first line of stdin, never from argv.\n\nFlags:\n", flags: emailFlag,
+		"create": {usage: "Usage: latch users create --email EMAIL < password-file\n\nReads the password from the first line of stdin, never from argv: up to a\nnewline (LF or CRLF), after the UTF-8 byte-order mark a file may start with.\nThe rest of stdin is ignored.\n\nFlags:\n", flags: emailFlag,
 			check: func() (err error) {
 				if err := needEmail(); err != nil {
 					return err
@@ -155,19 +156,31 @@ func usersCmd(ctx context.Context, env *environ, args []string) error {
 	}, usersUsage)
 }
 
-// readPassword reads one line from r, so a password never appears in argv
-// (visible to every user through ps) or in shell history.
+// readPassword reads the first line of r, so a password never appears in
+// argv (visible to every user through ps) or in shell history. The line
+// ends at "\n" or "\r\n", and what follows is ignored. A leading UTF-8
+// byte-order mark is dropped: Notepad starts files with one, and the user
+// could never type it when signing in.
 func readPassword(r io.Reader) (string, error) {
-	b, err := io.ReadAll(io.LimitReader(r, latch.MaxPasswordBytes+2))
-	if err != nil {
+	// Long enough for the longest valid password with a mark and "\r\n",
+	// plus a byte: a longer line is returned longer than MaxPasswordBytes,
+	// for validation to refuse, never cut to a length that passes.
+	const maxLine = len(bom) + latch.MaxPasswordBytes + len("\r\n") + 1
+	line, err := bufio.NewReader(io.LimitReader(r, int64(maxLine))).ReadString('\n')
+	if err != nil && err != io.EOF {
 		return "", fmt.Errorf("read password from stdin: %w", err)
 	}
-	pw := strings.TrimRight(string(b), "\r\n")
-	if pw == "" {
-		return "", usagef("no password on stdin")
+	line = strings.TrimPrefix(line, bom)
+	line = strings.TrimSuffix(line, "\n")
+	line = strings.TrimSuffix(line, "\r")
+	if line == "" {
+		return "", usagef("no password on the first line of stdin (latch users create --email EMAIL < password-file)")
 	}
-	return pw, nil
+	return line, nil
 }
+
+// bom is the UTF-8 encoding of the byte-order mark, U+FEFF.
+const bom = "\ufeff"
 
 // ---- sessions ----
 
@@ -330,9 +343,9 @@ func auditCmd(ctx context.Context, env *environ, args []string) error {
 	}
 	switch {
 	case since < 0:
-		return usagef("latch audit: --since must not be negative (0: no time limit)")
+		return usagef("--since must not be negative (0: no time limit)")
 	case limit < 1 || limit > maxAuditLimit:
-		return usagef("latch audit: --limit must be between 1 and %d", maxAuditLimit)
+		return usagef("--limit must be between 1 and %d", maxAuditLimit)
 	}
 	a, err := openAdminApp(ctx, cfg, adminLogger(env, cfg))
 	if err != nil {

@@ -39,9 +39,9 @@ func backupCmd(ctx context.Context, env *environ, args []string) error {
 	}
 	switch {
 	case to == "":
-		return usagef("latch backup: --to FILE is required")
+		return usagef("--to FILE is required")
 	case postgres.IsURL(cfg.DB):
-		return usagef("latch backup: --db is a PostgreSQL URL; back it up with pg_dump")
+		return usagef("--db is a PostgreSQL URL; back it up with pg_dump")
 	}
 	if _, err := os.Stat(cfg.DB); err != nil {
 		return fmt.Errorf("backup: database: %w", err)

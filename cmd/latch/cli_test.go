@@ -1,9 +1,11 @@
 package main
 
 import (
+	"flag"
 	"os"
 	"os/exec"
 	"path/filepath"
+	"regexp"
 	"slices"
 	"strings"
 	"testing"
@@ -83,9 +85,9 @@ func TestExitCodes(t *testing.T) {
 		{"invalid config", []string{"serve", "--access-token-ttl", "1s", "--log-format", "xml", "--addr", "nohost"}, 2, "--log-format"},
 		{"version", []string{"version"}, 0, ""},
 		{"version extra", []string{"version", "now"}, 2, "no arguments"},
-		{"users without sub", []string{"users"}, 2, "no subcommand"},
-		{"users unknown sub", []string{"users", "explode"}, 2, `unknown subcommand "explode"`},
-		{"keys without sub", []string{"keys"}, 2, "no subcommand"},
+		{"users without sub", []string{"users"}, 2, "no users subcommand"},
+		{"users unknown sub", []string{"users", "explode"}, 2, `unknown users subcommand "explode"`},
+		{"keys without sub", []string{"keys"}, 2, "no keys subcommand"},
 		{"sessions revoke without target", []string{"sessions", "revoke", "--db", db}, 2, "exactly one"},
 		{"users disable without email", []string{"users", "disable", "--db", db}, 2, "--email"},
 		{"disable unknown user", []string{"users", "disable", "--email", "ghost@example.com", "--db", db}, 1, "ghost@example.com"},
@@ -187,6 +189,8 @@ func TestUsageErrorsWriteNothing(t *testing.T) {
 			}
 			if line := oneLine(err); line == "" || strings.Contains(line, "\n") {
 				t.Errorf("latch %q: error %q, want one line", args, line)
+			} else if strings.HasPrefix(line, "latch") {
+				t.Errorf("latch %q: error %q starts with \"latch\", which main prints before it", args, line)
 			}
 			if ents, _ := os.ReadDir(dir); len(ents) > 0 {
 				t.Errorf("latch %q: created %v", args, ents)
@@ -207,6 +211,8 @@ func TestMainProcess(t *testing.T) {
 		{[]string{"serve", "--nope"}, 2},
 		{[]string{"serve", "--access-token-ttl", "1s", "--log-format", "xml"}, 2},
 		{[]string{"users", "list", "--db", filepath.Join(dir, "missing", "x.db")}, 1},
+		{[]string{"users"}, 2},
+		{[]string{"clients", "frob"}, 2},
 	} {
 		cmd := exec.CommandContext(t.Context(), os.Args[0], tt.args...)
 		cmd.Env = append(os.Environ(), "LATCH_TEST_RUN_MAIN=1")
@@ -224,8 +230,8 @@ func TestMainProcess(t *testing.T) {
 		}
 		if code != 0 {
 			lines := strings.Split(strings.TrimSuffix(stderr.String(), "\n"), "\n")
-			if len(lines) != 1 || !strings.HasPrefix(lines[0], "latch: ") {
-				t.Errorf("latch %q: stderr is not one \"latch: \" line: %q", tt.args, stderr.String())
+			if len(lines) != 1 || !strings.HasPrefix(lines[0], "latch: ") || strings.HasPrefix(lines[0], "latch: latch") {
+				t.Errorf("latch %q: stderr is not one line with a single \"latch: \" prefix: %q", tt.args, stderr.String())
 			}
 		} else if !strings.HasPrefix(stdout.String(), "latch ") {
 			t.Errorf("latch version printed %q", stdout.String())
@@ -256,6 +262,101 @@ func TestAdminEchoesStoredEmail(t *testing.T) {
 			out, err := cli(t, dir, "", tt.args...)
 			if err != nil || out != tt.want {
 				t.Errorf("latch %q = %q, %v; want %q", tt.args, out, err, tt.want)
+			}
+		})
+	}
+}
+
+// placeholderRE is what a flag's value placeholder may be in help output:
+// a lower-case word (file, email, duration, the flag package's string and
+// int), an upper-case abbreviation, plural or not (URL, CIDRs, N), or
+// host:port. The flag package takes the first back-quoted word of a usage
+// string as the placeholder, so back quotes used for anything else (a
+// command to run) show up here as a placeholder like "latch keys rotate".
+var placeholderRE = regexp.MustCompile(`^(?:[a-z]+|[A-Z]+s?|host:port)$`)
+
+// Every flag of every command shows a value placeholder that names a value.
+// The flags come from the --help output, whose placeholders are what
+// flag.UnquoteUsage returns, so the subcommands' own flags are covered too.
+func TestFlagPlaceholders(t *testing.T) {
+	flagLine := regexp.MustCompile(`(?m)^  -([a-z0-9-]+)(?: ([^\t\n]*))?(?:\t|\n|$)`)
+	seen := map[string]bool{}
+	for _, cmd := range commands {
+		out, _, code, err := runCLI(t, nil, "", append(slices.Clone(cmd), "--help")...)
+		if code != 0 {
+			t.Fatalf("latch %q --help: exit %d, %v", cmd, code, err)
+		}
+		for _, m := range flagLine.FindAllStringSubmatch(out, -1) {
+			name, ph := m[1], m[2]
+			seen[name] = true
+			if ph != "" && !placeholderRE.MatchString(ph) {
+				t.Errorf("latch %s --help: -%s %s: placeholder %q is not a value name", strings.Join(cmd, " "), name, ph, ph)
+			}
+		}
+	}
+	// The shared options directly, as docs/configuration.md renders them.
+	c := defaultConfig()
+	fs := flag.NewFlagSet("", flag.ContinueOnError)
+	c.register(fs)
+	fs.VisitAll(func(f *flag.Flag) {
+		if !seen[f.Name] {
+			t.Errorf("-%s is in no command's --help", f.Name)
+		}
+		if ph, _ := flag.UnquoteUsage(f); ph != "" && !placeholderRE.MatchString(ph) {
+			t.Errorf("UnquoteUsage(-%s) = %q, not a value name", f.Name, ph)
+		}
+	})
+	for _, name := range []string{"email", "user", "session", "to", "since", "limit", "activate-in", "print-config"} {
+		if !seen[name] {
+			t.Errorf("-%s is in no command's --help", name)
+		}
+	}
+}
+
+// main prints an error as "latch: " and the error's one line, so the error
+// itself must not start with "latch" again ("latch: latch users: ...").
+func TestErrorsSayLatchOnce(t *testing.T) {
+	dir := t.TempDir()
+	db := filepath.Join(dir, "x.db")
+	if _, _, code, err := runCLI(t, nil, "", "migrate", "--db", db); code != 0 {
+		t.Fatalf("migrate: %v", err)
+	}
+	tests := []struct {
+		args []string
+		want string // the whole line main prints
+	}{
+		{[]string{}, `latch: no command given (see "latch --help")`},
+		{[]string{"bogus"}, `latch: unknown command "bogus" (see "latch --help")`},
+		{[]string{"users"}, `latch: no users subcommand given (see "latch users --help")`},
+		{[]string{"users", "bogus"}, `latch: unknown users subcommand "bogus" (see "latch users --help")`},
+		{[]string{"sessions"}, `latch: no sessions subcommand given (see "latch sessions --help")`},
+		{[]string{"sessions", "bogus"}, `latch: unknown sessions subcommand "bogus" (see "latch sessions --help")`},
+		{[]string{"keys"}, `latch: no keys subcommand given (see "latch keys --help")`},
+		{[]string{"keys", "bogus"}, `latch: unknown keys subcommand "bogus" (see "latch keys --help")`},
+		{[]string{"clients"}, `latch: no clients subcommand given (see "latch clients --help")`},
+		{[]string{"clients", "bogus"}, `latch: unknown clients subcommand "bogus" (see "latch clients --help")`},
+		{[]string{"clients", "bogus", "name"}, `latch: unknown clients subcommand "bogus" (see "latch clients --help")`},
+		{[]string{"audit", "--since", "-1h", "--db", db}, `latch: --since must not be negative (0: no time limit)`},
+		{[]string{"audit", "--limit", "0", "--db", db}, `latch: --limit must be between 1 and 10000`},
+		{[]string{"backup", "--db", db}, `latch: --to FILE is required`},
+		{[]string{"backup", "--to", filepath.Join(dir, "b.db"), "--db", "postgres://h/db", "--secret-file", db}, `latch: --db is a PostgreSQL URL; back it up with pg_dump`},
+		{[]string{"version", "now"}, `latch: version takes no arguments (see "latch version --help")`},
+		{[]string{"serve", "--bogus"}, `latch: flag provided but not defined: -bogus (see "latch serve --help")`},
+		{[]string{"users", "list", "extra", "--db", db}, `latch: unexpected argument "extra" (see "latch users list --help")`},
+		{[]string{"users", "list", "--db", filepath.Join(dir, "none.db")}, ""},
+	}
+	for _, tt := range tests {
+		t.Run(strings.Join(tt.args, " "), func(t *testing.T) {
+			_, _, _, err := runCLI(t, nil, "", tt.args...)
+			if err == nil {
+				t.Fatalf("latch %q succeeded", tt.args)
+			}
+			line := "latch: " + oneLine(err)
+			if strings.HasPrefix(oneLine(err), "latch") {
+				t.Errorf("latch %q prints %q: the prefix twice", tt.args, line)
+			}
+			if tt.want != "" && line != tt.want {
+				t.Errorf("latch %q prints %q, want %q", tt.args, line, tt.want)
 			}
 		})
 	}

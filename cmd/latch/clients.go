@@ -2,9 +2,12 @@ package main
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"strings"
+
+	"github.com/latchauth/latch"
 )
 
 const clientsUsage = `Usage: latch clients <add|list|remove> [NAME] [flags]
@@ -30,9 +33,24 @@ func clientsCmd(ctx context.Context, env *environ, args []string) error {
 		}
 		return nil
 	}
+	// A malformed NAME is a usage error, found before the database is
+	// opened; the rule is the service's own.
+	validName := func() error {
+		if err := needName(); err != nil {
+			return err
+		}
+		err := latch.ValidateClientName(name)
+		if e, ok := errors.AsType[*latch.Error](err); ok {
+			return usagef("invalid NAME %q: %s", name, e.Message)
+		}
+		if err != nil {
+			return &usageError{err}
+		}
+		return nil
+	}
 	return dispatch(ctx, env, "clients", args, map[string]subcommand{
 		"add": {usage: "Usage: latch clients add NAME\n\nPrints the new client's secret on stdout, once; only its hash is stored.\n\nFlags:\n",
-			check: needName,
+			check: validName,
 			run: func(ctx context.Context, a *app, env *environ) error {
 				c, secret, err := a.svc.AddClient(ctx, name)
 				if err != nil {

@@ -3,7 +3,9 @@ package main
 import (
 	"bufio"
 	"errors"
+	"fmt"
 	"net/http"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -66,5 +68,40 @@ func TestServeEndsStreamsOnShutdown(t *testing.T) {
 	}
 	if d := time.Since(start); d > 5*time.Second {
 		t.Fatalf("shutdown with an open stream took %v", d)
+	}
+}
+
+// A malformed client NAME is a usage error (exit 2), found before any
+// database is opened: the same answer with or without one.
+func TestClientsAddBadName(t *testing.T) {
+	withDB := t.TempDir()
+	if _, err := cli(t, withDB, "", "migrate"); err != nil {
+		t.Fatal(err)
+	}
+	for _, name := range []string{"bad name!", "Notes", "a/b", "ü", ".notes", strings.Repeat("a", 64), "notes\n"} {
+		for _, dir := range []string{t.TempDir(), withDB} {
+			t.Run(fmt.Sprintf("%q in %s", name, filepath.Base(dir)), func(t *testing.T) {
+				t.Chdir(dir)
+				out, errOut, code, err := runCLI(t, nil, "", "clients", "add", name)
+				if code != 2 || err == nil || !strings.Contains(err.Error(), "client name") {
+					t.Fatalf("latch clients add %q: exit %d, %v; want 2 and an error about the client name", name, code, err)
+				}
+				if strings.Contains(err.Error(), "latch.db") || strings.Contains(err.Error(), "validation_failed") {
+					t.Errorf("latch clients add %q: error %q, want the name checked before the database", name, err)
+				}
+				if out != "" || errOut != "" {
+					t.Errorf("latch clients add %q wrote %q, %q", name, out, errOut)
+				}
+			})
+		}
+	}
+	if out, err := cli(t, withDB, "", "clients", "list"); err != nil || strings.Count(out, "\n") != 1 {
+		t.Errorf("clients list after refused adds = %q, %v; want the header alone", out, err)
+	}
+	// The longest and oddest names the service accepts pass the CLI too.
+	for _, name := range []string{"a", "svc.internal_1", "billing-v2", strings.Repeat("a", 63)} {
+		if _, err := cli(t, withDB, "", "clients", "add", name); err != nil {
+			t.Errorf("latch clients add %q = %v", name, err)
+		}
 	}
 }

@@ -126,7 +126,7 @@ func (c *Config) register(fs *flag.FlagSet) {
 	fs.StringVar(&c.TrustedProxies, "trusted-proxies", c.TrustedProxies, "comma-separated `CIDRs` of reverse proxies whose X-Forwarded-For names the client (default: none, the TCP peer is the client)")
 	fs.StringVar(&c.CORSOrigins, "cors-origins", c.CORSOrigins, "comma-separated browser `origins` (https://app.example) allowed to call the JSON API cross-origin (default: none)")
 	fs.BoolVar(&c.NoRateLimits, "no-rate-limits", c.NoRateLimits, "LOAD TESTS ONLY: turn off the brute-force and abuse limits")
-	fs.DurationVar(&c.KeyReload, "key-reload-interval", c.KeyReload, "how often the server re-reads signing keys (picks up `latch keys rotate` and retires old keys)")
+	fs.DurationVar(&c.KeyReload, "key-reload-interval", c.KeyReload, "how often the server re-reads signing keys (picks up \"latch keys rotate\" and retires old keys)")
 	fs.DurationVar(&c.ReadHeaderTimeout, "read-header-timeout", c.ReadHeaderTimeout, "a client must send its request headers within this")
 	fs.DurationVar(&c.ReadTimeout, "read-timeout", c.ReadTimeout, "a client must send its whole request within this")
 	fs.DurationVar(&c.WriteTimeout, "write-timeout", c.WriteTimeout, "a response must be written within this")

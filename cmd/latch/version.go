@@ -37,7 +37,7 @@ func versionCmd(env *environ, args []string) error {
 		fmt.Fprint(env.stdout, versionUsage)
 		return nil
 	}
-	return usagef("latch version takes no arguments (see \"latch version --help\")")
+	return usagef("version takes no arguments (see \"latch version --help\")")
 }
 
 // isHelp reports whether arg asks for help.
