@@ -387,3 +387,30 @@ func TestParseErrorReportedOnce(t *testing.T) {
 		})
 	}
 }
+
+// Stateless benchmark mode lets revoked tokens through, so it may listen on
+// loopback only: an empty host (":8080", every interface) is a network
+// address too.
+func TestBenchStatelessLoopbackOnly(t *testing.T) {
+	for _, tt := range []struct {
+		addr string
+		ok   bool
+	}{
+		{"127.0.0.1:0", true},
+		{"[::1]:0", true},
+		{":8080", false},
+		{"0.0.0.0:8080", false},
+		{"192.0.2.1:8080", false},
+		{"example.com:8080", false},
+	} {
+		t.Run(tt.addr, func(t *testing.T) {
+			var out, errb syncBuffer
+			err := run(t.Context(), []string{"serve", "--print-config", "--insecure-bench-stateless", "--issuer", "https://auth.example", "--addr", tt.addr,
+				"--db", filepath.Join(t.TempDir(), "latch.db")}, noEnv, strings.NewReader(""), &out, &errb)
+			refused := err != nil && strings.Contains(err.Error(), "--insecure-bench-stateless")
+			if refused == tt.ok {
+				t.Errorf("--addr %s: err %v, want refused %v", tt.addr, err, !tt.ok)
+			}
+		})
+	}
+}

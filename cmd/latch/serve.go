@@ -57,7 +57,6 @@ func serve(ctx context.Context, env *environ, args []string) error {
 	}
 	logger := newLogger(env.stderr, cfg)
 	logger.Info("configuration", cfg.redactedAttrs()...)
-	cfg.serving = true
 	var tlsConfig *tls.Config
 	if cfg.TLSCert != "" {
 		cert, err := tls.LoadX509KeyPair(cfg.TLSCert, cfg.TLSKey)
