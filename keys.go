@@ -65,11 +65,9 @@ func (s *Service) loadKeySet(ctx context.Context, now time.Time) (*token.KeySet,
 	}
 	var keys, pending []*token.Key
 	for i, sk := range live {
-		if sk.CreatedAt.After(now) && i < len(live)-1 {
+		if pendingKey(sk, now, i == len(live)-1) {
 			// Published ahead of use (RotateKey): verifies now, signs
-			// from its CreatedAt. The oldest live key signs even if it
-			// is dated ahead of this clock (another node's clock is
-			// ahead), or nothing would.
+			// from its CreatedAt.
 			k, err := s.openKey(sk)
 			if err != nil {
 				return nil, err
@@ -93,6 +91,13 @@ func (s *Service) loadKeySet(ctx context.Context, now time.Time) (*token.KeySet,
 		keys = append(keys, k)
 	}
 	return token.NewPendingKeySet(keys[0], pending, keys[1:]...), nil
+}
+
+// pendingKey reports whether a live key is published ahead of its use:
+// dated after now. The oldest live key signs even if it is dated ahead of
+// this clock (another node's clock is ahead), or nothing would.
+func pendingKey(k *StoredKey, now time.Time, oldestLive bool) bool {
+	return k.CreatedAt.After(now) && !oldestLive
 }
 
 func (s *Service) openKey(sk *StoredKey) (*token.Key, error) {
@@ -242,7 +247,7 @@ func (s *Service) Keys(ctx context.Context) ([]KeyStatus, error) {
 		switch {
 		case !k.RetiredAt.IsZero():
 			ks.State = "retired"
-		case k.CreatedAt.After(now) && i != oldestLive: // as loadKeySet
+		case pendingKey(k, now, i == oldestLive):
 			ks.State = "pending"
 		case !signer:
 			ks.State, signer = "signing", true

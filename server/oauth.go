@@ -69,7 +69,7 @@ func parseForm(w http.ResponseWriter, r *http.Request) (url.Values, error) {
 		return nil, invalidRequest("the request body must be application/x-www-form-urlencoded")
 	}
 	if encoded(r) {
-		return nil, invalidRequest("Content-Encoding is not supported; send the body uncompressed")
+		return nil, invalidRequest(errContentEncoding.message)
 	}
 	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, maxBodyBytes))
 	if err != nil {
